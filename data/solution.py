@@ -1,0 +1,102 @@
+"""Solutions: routes of customer indices (depot implicit) with a verified cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from nco.kernels import MESSAGES, OK, check_sequence
+
+from .errors import SolutionError
+from .instances import Instance
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Routes (tuples of node indices, depot 0 implicit at both ends) and their cost.
+
+    A TSP solution is one route: the tour is ``(0, *routes[0])``. Solvers fill
+    ``solver``, ``runtime`` (seconds) and ``history`` (the anytime curve,
+    ``(seconds, best cost)`` pairs) where they have them.
+    """
+
+    routes: tuple[tuple[int, ...], ...]
+    cost: float
+    problem: str
+    solver: str = ""
+    runtime: float = 0.0
+    history: tuple[tuple[float, float], ...] = field(default=(), repr=False)
+
+    @property
+    def num_routes(self) -> int:
+        """Number of routes (1 for a TSP tour)."""
+        return len(self.routes)
+
+    @property
+    def tour(self) -> list[int]:
+        """The TSP tour starting at node 0 (for CVRP: the giant sequence without its last depot)."""
+        return list(to_sequence(self.routes)[:-1]) if self.problem == "cvrp" else [0, *self.routes[0]]
+
+
+def to_sequence(routes: Sequence[Sequence[int]]) -> np.ndarray:
+    """Join routes into a giant sequence ``[0, r1..., 0, r2..., 0]`` (the kernels' format)."""
+    seq = [0]
+    for route in routes:
+        seq.extend(int(c) for c in route)
+        seq.append(0)
+    return np.asarray(seq, dtype=np.int64)
+
+
+def from_sequence(seq: np.ndarray) -> tuple[tuple[int, ...], ...]:
+    """Split a giant sequence at depot visits into routes (empty ones dropped)."""
+    routes: list[tuple[int, ...]] = []
+    current: list[int] = []
+    for node in np.asarray(seq).tolist():
+        if node == 0:
+            if current:
+                routes.append(tuple(current))
+            current = []
+        else:
+            current.append(int(node))
+    if current:
+        routes.append(tuple(current))
+    return tuple(routes)
+
+
+def tour_to_routes(tour: Sequence[int]) -> tuple[tuple[int, ...], ...]:
+    """Rotate a TSP tour (a permutation of ``0..n-1``) to start at node 0; return it as one route."""
+    tour = [int(t) for t in tour]
+    if 0 not in tour:
+        raise SolutionError("a TSP tour must visit node 0")
+    k = tour.index(0)
+    return (tuple(tour[k + 1:] + tour[:k]),)
+
+
+def evaluate(instance: Instance, routes: Sequence[Sequence[int]]) -> float:
+    """Check ``routes`` against ``instance`` and return their recomputed cost.
+
+    Raises :class:`SolutionError` naming the first violation: a customer missed
+    or repeated, an unknown node, capacity exceeded, an empty route, or (TSP)
+    more than one route.
+    """
+    seq = to_sequence(routes)
+    if instance.problem == "tsp":
+        demand = np.zeros(instance.num_nodes, dtype=np.int64)
+        capacity, max_routes = 0, 1
+    else:
+        demand, capacity, max_routes = instance.demand, instance.capacity, -1
+    code, detail, cost = check_sequence(instance.distance, demand, capacity, max_routes, seq)
+    if code != OK:
+        raise SolutionError(f"{instance.name}: {MESSAGES[code].format(detail=detail)}")
+    return float(cost)
+
+
+def make_solution(instance: Instance, routes: Sequence[Sequence[int]], solver: str = "",
+                  runtime: float = 0.0, history: Sequence[tuple[float, float]] = ()) -> Solution:
+    """Build a :class:`Solution` whose cost is recomputed and verified by the checker."""
+    routes = tuple(tuple(int(c) for c in r) for r in routes if len(r) > 0)
+    cost = evaluate(instance, routes)
+    return Solution(routes=routes, cost=cost, problem=instance.problem, solver=solver,
+                    runtime=float(runtime), history=tuple((float(t), float(c)) for t, c in history))

@@ -1,0 +1,233 @@
+"""Read and write VRPLIB / TSPLIB files through the ``vrplib`` package.
+
+``vrplib`` parses the specification lines and node sections; the edge-weight
+section is parsed here because TSPLIB has rounding rules (ATT, GEO, CEIL_2D)
+and matrix layouts (UPPER_ROW, LOWER_DIAG_ROW, ...) that ``vrplib`` does not
+compute. Node ids in files are 1-based; inside ``nco`` they are 0-based with
+the depot (or first city) at 0, so a CVRP customer keeps its ``.sol`` number.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import vrplib
+from vrplib.parse import parse_vrplib
+
+from .errors import InstanceError, SolutionError
+from .instances import CVRPInstance, Instance, TSPInstance
+from .solution import Solution, tour_to_routes
+from .tsplib_distances import coordinate_distances, explicit_matrix
+
+_SECTION = re.compile(r"^\s*([A-Z_]+_SECTION)\s*:?\s*$")
+
+
+def _split_edge_weights(text: str) -> tuple[str, str | None]:
+    """Cut the EDGE_WEIGHT_SECTION out of ``text``; return (rest, section body or None)."""
+    lines = text.splitlines()
+    out: list[str] = []
+    body: list[str] | None = None
+    inside = False
+    for line in lines:
+        head = _SECTION.match(line.upper())
+        stripped = line.strip()
+        if head or stripped.upper() == "EOF":
+            inside = bool(head) and head.group(1) == "EDGE_WEIGHT_SECTION"
+            if inside:
+                body = []
+                continue
+        if inside:
+            body.append(line)  # type: ignore[union-attr]
+        else:
+            out.append(line)
+    return "\n".join(out), None if body is None else "\n".join(body)
+
+
+def _numbers(text: str, field: str, path: str) -> np.ndarray:
+    try:
+        return np.array(text.split(), dtype=np.float64)
+    except ValueError as exc:
+        raise InstanceError(f"expected numbers ({exc})", field=field, path=path) from None
+
+
+def _parse(path: str) -> tuple[dict[str, Any], str | None]:
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InstanceError(f"cannot read the file ({exc})", path=path) from None
+    rest, weights = _split_edge_weights(text)
+    try:
+        data = parse_vrplib(rest, compute_edge_weights=False)
+    except (ValueError, RuntimeError, IndexError) as exc:
+        raise InstanceError(f"not a valid VRPLIB/TSPLIB file ({exc})", path=path) from None
+    if not data:
+        raise InstanceError("the file is empty", path=path)
+    return data, weights
+
+
+def _dimension(data: dict[str, Any], path: str) -> int:
+    n = data.get("dimension")
+    if n is None:
+        raise InstanceError("missing specification", field="DIMENSION", path=path)
+    if not isinstance(n, int) or n < 2:
+        raise InstanceError(f"expected an integer >= 2, got {n!r}", field="DIMENSION", path=path)
+    return n
+
+
+def _coords(data: dict[str, Any], n: int, path: str) -> np.ndarray | None:
+    raw = data.get("node_coord")
+    if raw is None:
+        return None
+    try:
+        coords = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InstanceError("expected two numbers per node", field="NODE_COORD_SECTION", path=path) from None
+    if coords.ndim != 2 or coords.shape[1] < 2:
+        raise InstanceError(f"expected rows 'id x y', got shape {coords.shape}", field="NODE_COORD_SECTION", path=path)
+    if coords.shape[0] != n:
+        raise InstanceError(f"DIMENSION is {n} but the section has {coords.shape[0]} nodes",
+                            field="NODE_COORD_SECTION", path=path)
+    return coords[:, :2]
+
+
+def _matrix(data: dict[str, Any], weights: str | None, n: int, coords: np.ndarray | None, path: str) -> np.ndarray:
+    kind = str(data.get("edge_weight_type", "")).upper()
+    if not kind:
+        raise InstanceError("missing specification", field="EDGE_WEIGHT_TYPE", path=path)
+    if kind == "EXPLICIT":
+        if weights is None:
+            raise InstanceError("EDGE_WEIGHT_TYPE is EXPLICIT but the section is missing",
+                                field="EDGE_WEIGHT_SECTION", path=path)
+        fmt = str(data.get("edge_weight_format", "")).upper()
+        if not fmt:
+            raise InstanceError("missing specification for an EXPLICIT matrix", field="EDGE_WEIGHT_FORMAT", path=path)
+        return explicit_matrix(_numbers(weights, "EDGE_WEIGHT_SECTION", path), fmt, n, path)
+    if coords is None:
+        raise InstanceError(f"EDGE_WEIGHT_TYPE {kind} needs node coordinates", field="NODE_COORD_SECTION", path=path)
+    return coordinate_distances(kind, coords, path)
+
+
+def _display_coords(data: dict[str, Any], n: int) -> np.ndarray | None:
+    raw = data.get("display_data")
+    try:
+        coords = np.asarray(raw, dtype=np.float64) if raw is not None else None
+    except (TypeError, ValueError):
+        return None
+    return coords[:, :2] if coords is not None and coords.ndim == 2 and coords.shape[0] == n else None
+
+
+def _cvrp(data: dict[str, Any], distance: np.ndarray, coords: np.ndarray | None, n: int, name: str, path: str) -> CVRPInstance:
+    if "demand" not in data:
+        raise InstanceError("missing section", field="DEMAND_SECTION", path=path)
+    if "capacity" not in data:
+        raise InstanceError("missing specification", field="CAPACITY", path=path)
+    try:
+        demand = np.asarray(data["demand"], dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise InstanceError("expected one number per node", field="DEMAND_SECTION", path=path) from None
+    if demand.size != n:
+        raise InstanceError(f"DIMENSION is {n} but the section has {demand.size} demands", field="DEMAND_SECTION", path=path)
+    depot = np.asarray(data.get("depot", [0])).reshape(-1)
+    if depot.size != 1 or int(depot[0]) != 0:
+        raise InstanceError(f"expected a single depot at node 1, got {(depot + 1).tolist()}", field="DEPOT_SECTION", path=path)
+    capacity = data["capacity"]
+    if not isinstance(capacity, (int, float)):
+        raise InstanceError(f"expected a positive integer, got {capacity!r}", field="CAPACITY", path=path)
+    return CVRPInstance(distance=distance, demand=demand, capacity=capacity, coords=coords, name=name, path=path)
+
+
+def read_instance(path: str | os.PathLike) -> Instance:
+    """Read a TSPLIB (TSP, ATSP) or VRPLIB (CVRP) instance file.
+
+    Every TSPLIB edge-weight type used in practice is computed with its own
+    rounding rule; malformed files raise :class:`InstanceError` naming the field.
+    """
+    path = str(path)
+    data, weights = _parse(path)
+    n = _dimension(data, path)
+    coords = _coords(data, n, path)
+    distance = _matrix(data, weights, n, coords, path)
+    coords = coords if coords is not None else _display_coords(data, n)
+    name = str(data.get("name", Path(path).stem))
+    kind = str(data.get("type", "CVRP" if "capacity" in data else "TSP")).upper()
+    if kind in ("TSP", "ATSP"):
+        return TSPInstance(distance=distance, coords=coords, name=name, path=path)
+    if kind == "CVRP":
+        return _cvrp(data, distance, coords, n, name, path)
+    raise InstanceError(f"unsupported problem type {kind!r}; expected TSP, ATSP or CVRP", field="TYPE", path=path)
+
+
+def _read_tour(path: str) -> list[int]:
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SolutionError(f"{path}: cannot read the file ({exc})") from None
+    upper = text.upper()
+    if "TOUR_SECTION" not in upper:
+        raise SolutionError(f"{path}: missing TOUR_SECTION")
+    body = text[upper.index("TOUR_SECTION") + len("TOUR_SECTION"):].split()
+    tour: list[int] = []
+    for token in body:
+        if token == "-1" or token.upper() == "EOF":
+            break
+        try:
+            tour.append(int(token) - 1)
+        except ValueError:
+            raise SolutionError(f"{path}: TOUR_SECTION: expected node ids, got {token!r}") from None
+    return tour
+
+
+def read_solution(path: str | os.PathLike) -> tuple[tuple[tuple[int, ...], ...], float | None]:
+    """Read a VRPLIB ``.sol`` (routes of customer ids) or a TSPLIB ``.tour``.
+
+    Returns ``(routes, cost)``; the cost is the one the file states, or None.
+    A tour comes back as one route rotated to start after node 0.
+    """
+    path = str(path)
+    if path.endswith(".tour"):
+        return tour_to_routes(_read_tour(path)), None
+    try:
+        data = vrplib.read_solution(path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise SolutionError(f"{path}: not a valid VRPLIB solution ({exc})") from None
+    routes = tuple(tuple(int(c) for c in r) for r in data.get("routes", []))
+    if not routes:
+        raise SolutionError(f"{path}: no 'Route #k:' lines")
+    cost = data.get("cost")
+    return routes, None if cost is None else float(cost)
+
+
+def _atomic_write(path: str, text: str) -> None:
+    """Write to a temporary file beside ``path`` and rename it, so a crash never leaves half a file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".nco-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _cost_text(cost: float) -> str:
+    return str(int(cost)) if float(cost).is_integer() else f"{cost:.6f}"
+
+
+def write_solution(path: str | os.PathLike, instance: Instance, solution: Solution) -> None:
+    """Write ``solution``: a TSPLIB ``.tour`` for a TSP, a VRPLIB ``.sol`` for a CVRP (atomically)."""
+    path = str(path)
+    if instance.problem == "tsp":
+        ids = "\n".join(str(node + 1) for node in solution.tour)
+        text = (f"NAME : {instance.name}.tour\nCOMMENT : length {_cost_text(solution.cost)} ({solution.solver})\n"
+                f"TYPE : TOUR\nDIMENSION : {instance.num_nodes}\nTOUR_SECTION\n{ids}\n-1\nEOF\n")
+    else:
+        lines = [f"Route #{k}: " + " ".join(map(str, route)) for k, route in enumerate(solution.routes, 1)]
+        text = "\n".join(lines) + f"\nCost {_cost_text(solution.cost)}\n"
+    _atomic_write(path, text)

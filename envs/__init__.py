@@ -1,0 +1,1 @@
+"""Batched PyTorch environments and Gymnasium adapters (``nco.envs``): see issue 3; empty so far."""

@@ -1,0 +1,17 @@
+"""Numba kernels on plain arrays: costs, the solution checker, Split, constructive heuristics, local search.
+
+Nothing here knows about instance classes or torch; ``nco.data`` and
+``nco.solvers`` wrap these functions with typed, checked interfaces.
+"""
+
+from .checker import MESSAGES, OK, check_sequence
+from .construct import nearest_neighbour, savings
+from .cost import batch_sequence_cost, batch_tour_cost, batch_tour_length, sequence_cost, tour_cost
+from .local_search import local_search, neighbour_lists
+from .split import split
+
+__all__ = [
+    "MESSAGES", "OK", "check_sequence", "nearest_neighbour", "savings", "batch_sequence_cost",
+    "batch_tour_cost", "batch_tour_length", "sequence_cost", "tour_cost", "local_search",
+    "neighbour_lists", "split",
+]

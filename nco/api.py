@@ -1,0 +1,33 @@
+"""The public Python API: ``nco.load`` and ``nco.solve``."""
+
+from __future__ import annotations
+
+import os
+
+from nco.data import Instance, InstanceError, Solution, read_instance
+from nco.data.instances import CVRPInstance, TSPInstance
+from nco.solvers import get_solver
+from nco.solvers.common import check_time_limit
+
+
+def load(path: str | os.PathLike) -> Instance:
+    """Read a TSPLIB (``.tsp``, ``.atsp``) or VRPLIB (``.vrp``) instance file."""
+    return read_instance(path)
+
+
+def solve(instance: Instance | str | os.PathLike, solver: str = "ortools", time_limit: float = 10.0,
+          seed: int = 0, initial: Solution | None = None) -> Solution:
+    """Solve ``instance`` (or the instance file at that path) with the named solver.
+
+    ``solver`` is one of ``nco.solvers.SOLVERS`` (``nearest``, ``savings``,
+    ``ls``, ``ortools``); ``time_limit`` is wall-clock seconds; ``initial``
+    seeds solvers that accept a starting solution. The returned solution has
+    been verified by the checker (each customer once, capacity held, cost
+    recomputed from the matrix).
+    """
+    if isinstance(instance, (str, os.PathLike)):
+        instance = load(instance)
+    if not isinstance(instance, (TSPInstance, CVRPInstance)):
+        raise InstanceError(f"expected a TSPInstance, a CVRPInstance or a file path, got {type(instance).__name__}")
+    fn = get_solver(solver)
+    return fn(instance, time_limit=check_time_limit(time_limit), seed=int(seed), initial=initial)

@@ -1,0 +1,116 @@
+"""The ``nco`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from nco.data import NcoError, Solution, gap, known_value, random_cvrp, random_tsp, write_solution
+from nco.solvers import SOLVERS
+
+from .api import load, solve
+
+EXIT_BAD_INPUT = 2
+
+
+def _demo_instance(problem: str, num_nodes: int, seed: int):
+    if problem == "tsp":
+        return random_tsp(num_nodes, seed=seed)
+    return random_cvrp(num_nodes, seed=seed)
+
+
+def _solve_with_progress(console: Console, instance, args) -> Solution:
+    """Run the solver in a worker thread while a bar shows the time budget being spent."""
+    result: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            result["solution"] = solve(instance, solver=args.solver, time_limit=args.time_limit, seed=args.seed)
+        except BaseException as exc:  # handed back to the main thread
+            result["error"] = exc
+
+    worker = threading.Thread(target=work, daemon=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task(f"{args.solver} on {instance.name}", total=args.time_limit)
+        start = time.perf_counter()
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.1)
+            bar.update(task, completed=min(args.time_limit, time.perf_counter() - start))
+    if "error" in result:
+        raise result["error"]  # type: ignore[misc]
+    return result["solution"]  # type: ignore[return-value]
+
+
+def _report(console: Console, instance, solution: Solution, reference: float | None, out: str | None) -> None:
+    table = Table(title=f"{instance.name} ({instance.problem.upper()}, {instance.num_nodes} nodes)")
+    for column in ("solver", "cost", "known best", "gap %", "time s", "routes"):
+        table.add_column(column, justify="right")
+    g = gap(solution.cost, reference)
+    table.add_row(solution.solver, f"{solution.cost:.6g}" if solution.cost < 1e6 else f"{solution.cost:.0f}",
+                  "-" if reference is None else f"{reference:g}", "-" if g is None else f"{g:.2f}",
+                  f"{solution.runtime:.2f}", str(solution.num_routes))
+    console.print(table)
+    if out:
+        console.print(f"solution written to {out}")
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    """``nco solve``: solve a file (or a generated demo instance), print the result, write the solution."""
+    console = Console()
+    if args.path is None:
+        instance = _demo_instance(args.problem, args.num_nodes, args.seed)
+        reference = None
+    else:
+        instance = load(args.path)
+        reference = known_value(args.path)
+    solution = _solve_with_progress(console, instance, args)
+    if args.out:
+        write_solution(args.out, instance, solution)
+    _report(console, instance, solution, reference, args.out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``nco`` and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="nco", description="Neural and classical routing optimization: solve TSP and CVRP instances.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser("solve", help="solve an instance file (TSPLIB/VRPLIB) or a generated demo instance",
+                       description="Solve a TSPLIB (.tsp/.atsp) or VRPLIB (.vrp) file and print cost, gap to the "
+                                   "known optimum/BKS (when one is found beside the file), time and routes. "
+                                   "Without PATH, solve a generated demo instance.")
+    p.add_argument("path", nargs="?", metavar="PATH", help="instance file; omit for a generated demo instance")
+    p.add_argument("--solver", default="ortools", help=f"one of: {', '.join(SOLVERS)} (default: ortools)")
+    p.add_argument("--time-limit", type=float, default=10.0, metavar="S", help="wall-clock seconds (default: 10)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--out", metavar="FILE", help="write the solution (.sol for CVRP, .tour for TSP)")
+    p.add_argument("--problem", choices=("cvrp", "tsp"), default="cvrp", help="demo instance problem (default: cvrp)")
+    p.add_argument("--num-nodes", type=int, default=100, metavar="N",
+                   help="demo instance size: customers for CVRP, cities for TSP (default: 100)")
+    p.set_defaults(func=cmd_solve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``nco`` command; bad input prints one line and exits with status 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except NcoError as exc:
+        print(f"nco: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("nco: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""Classical solvers (``nco.solvers``): each takes an instance and returns a checker-verified ``Solution``.
+
+Every solver has the signature ``solver(instance, time_limit=10.0, seed=0,
+initial=None) -> Solution``. No torch here: classical solving stays light.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from nco.data import Solution, SolverError
+
+from .constructive import nearest_neighbour, savings
+from .local_search import local_search
+from .ortools_routing import ortools
+
+SolverFn = Callable[..., Solution]
+
+SOLVERS: dict[str, SolverFn] = {
+    "nearest": nearest_neighbour,
+    "savings": savings,
+    "ls": local_search,
+    "ortools": ortools,
+}
+
+
+def get_solver(name: str) -> SolverFn:
+    """The solver registered under ``name``, or a :class:`SolverError` listing the known names."""
+    try:
+        return SOLVERS[name]
+    except KeyError:
+        raise SolverError(f"unknown solver {name!r}; expected one of {', '.join(SOLVERS)}") from None
+
+
+__all__ = ["SOLVERS", "get_solver", "nearest_neighbour", "savings", "local_search", "ortools"]

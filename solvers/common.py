@@ -1,0 +1,70 @@
+"""What every classical solver shares: argument checks, kernel-ready arrays, the wall clock."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from nco.data import Instance, Solution, SolverError, make_solution, to_sequence
+
+
+def check_time_limit(time_limit: float) -> float:
+    """A positive, finite number of seconds, or a :class:`SolverError`."""
+    try:
+        value = float(time_limit)
+    except (TypeError, ValueError):
+        raise SolverError(f"time_limit: expected seconds > 0, got {time_limit!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise SolverError(f"time_limit: expected seconds > 0, got {time_limit!r}")
+    return value
+
+
+def kernel_arrays(instance: Instance) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(distance, demand, capacity)`` for the kernels; a TSP has zero demands so capacity never binds."""
+    if instance.problem == "tsp":
+        return instance.distance, np.zeros(instance.num_nodes, dtype=np.int64), 0
+    return instance.distance, instance.demand, instance.capacity
+
+
+def initial_sequence(instance: Instance, initial: Solution | None) -> np.ndarray | None:
+    """The giant sequence of a caller's starting solution, after checking it fits the instance."""
+    if initial is None:
+        return None
+    make_solution(instance, initial.routes)  # raises SolutionError if it does not fit
+    return to_sequence(initial.routes)
+
+
+@dataclass
+class Clock:
+    """Wall-clock budget of one solve, and the anytime curve of best costs."""
+
+    time_limit: float
+    start: float = field(default_factory=time.perf_counter)
+    history: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def deadline(self) -> float:
+        """The ``time.perf_counter()`` value at which the budget runs out."""
+        return self.start + self.time_limit
+
+    def elapsed(self) -> float:
+        """Seconds since the solve started."""
+        return time.perf_counter() - self.start
+
+    def remaining(self) -> float:
+        """Seconds left in the budget (never negative)."""
+        return max(0.0, self.deadline - time.perf_counter())
+
+    def record(self, cost: float) -> None:
+        """Note ``cost`` on the anytime curve if it improves on the best so far."""
+        if not self.history or cost < self.history[-1][1]:
+            self.history.append((self.elapsed(), float(cost)))
+
+    def finish(self, instance: Instance, routes, solver: str) -> Solution:
+        """The checker-verified :class:`Solution` with this clock's runtime and curve."""
+        solution = make_solution(instance, routes, solver=solver, runtime=self.elapsed())
+        self.record(solution.cost)
+        return replace(solution, history=tuple(self.history))

@@ -154,7 +154,8 @@ def read_instance(path: str | os.PathLike) -> Instance:
     distance = _matrix(data, weights, n, coords, path)
     coords = coords if coords is not None else _display_coords(data, n)
     name = str(data.get("name", Path(path).stem))
-    kind = str(data.get("type", "CVRP" if "capacity" in data else "TSP")).upper()
+    # The first word is the type: some TSPLIB files add an author, "TSP (M.~HOFMEISTER)".
+    kind = str(data.get("type", "CVRP" if "capacity" in data else "TSP")).upper().split(" ")[0]
     if kind in ("TSP", "ATSP"):
         return TSPInstance(distance=distance, coords=coords, name=name, path=path)
     if kind == "CVRP":

@@ -7,7 +7,7 @@ Nothing here knows about instance classes or torch; ``nco.data`` and
 from .checker import MESSAGES, OK, check_sequence
 from .construct import nearest_neighbour, savings
 from .cost import batch_sequence_cost, batch_tour_cost, batch_tour_length, sequence_cost, tour_cost
-from .local_search import local_search, neighbour_lists
+from .moves import local_search, neighbour_lists
 from .split import split
 
 __all__ = [

@@ -54,13 +54,16 @@ def _reverse(head, tail, nxt, prv, r):
 
 
 @njit(cache=True)
-def savings(dist: np.ndarray, demand: np.ndarray, capacity: int, symmetric: bool) -> np.ndarray:
+def savings(dist: np.ndarray, demand: np.ndarray, capacity: int, symmetric: bool,
+            single_route: bool = False) -> np.ndarray:
     """Parallel Clarke-Wright savings (1964).
 
     Start with one route per customer and merge the end of one route with the
     start of another in decreasing order of ``d[i,0] + d[0,j] - d[i,j]`` while
     capacity allows. On asymmetric matrices only the travel direction counts;
-    on symmetric ones a route may be reversed to join end to end.
+    on symmetric ones a route may be reversed to join end to end. With
+    ``single_route`` (a TSP) merging goes on past non-positive savings until
+    one route is left.
     """
     n = dist.shape[0]
     m = n - 1
@@ -85,7 +88,7 @@ def savings(dist: np.ndarray, demand: np.ndarray, capacity: int, symmetric: bool
     prv = np.full(n, -1, dtype=np.int64)
     for q in range(num_pairs):
         k = order[q]
-        if value[k] <= 0.0:
+        if value[k] <= 0.0 and not single_route:
             break
         i = pi[k]
         j = pj[k]

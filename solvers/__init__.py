@@ -11,7 +11,7 @@ from typing import Callable
 from nco.data import Solution, SolverError
 
 from .constructive import nearest_neighbour, savings
-from .local_search import local_search
+from .improvement import local_search
 from .ortools_routing import ortools
 
 SolverFn = Callable[..., Solution]

@@ -21,9 +21,9 @@ def savings(instance: Instance, time_limit: float = 10.0, seed: int = 0,
             initial: Solution | None = None) -> Solution:
     """Clarke-Wright parallel savings (``time_limit``, ``seed``, ``initial`` are unused).
 
-    A TSP has zero demands, so every merge fits and one tour results.
+    A TSP has zero demands and merges until one tour is left.
     """
     clock = Clock(check_time_limit(time_limit))
     dist, demand, capacity = kernel_arrays(instance)
-    seq = kernels.savings(dist, demand, capacity, instance.symmetric)
+    seq = kernels.savings(dist, demand, capacity, instance.symmetric, instance.problem == "tsp")
     return clock.finish(instance, from_sequence(seq), "savings")

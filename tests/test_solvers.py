@@ -1,0 +1,89 @@
+"""Every classical solver returns checker-verified solutions; seeds, initial routes, bad arguments."""
+
+import numpy as np
+import pytest
+
+import nco
+from nco.data import CVRPInstance, SolverError, TSPInstance, evaluate, random_cvrp, random_tsp
+from nco.solvers import SOLVERS
+from nco.solvers.ortools_routing import cost_scale
+
+
+def asymmetric_cvrp(n=30, seed=0):
+    rng = np.random.default_rng(seed)
+    base = random_cvrp(n, seed=seed, capacity=25)
+    # Road-like asymmetry: each arc scaled by its own factor (one-way streets, detours).
+    distance = base.distance * rng.uniform(1.0, 1.5, size=base.distance.shape)
+    return CVRPInstance(distance=distance, demand=base.demand, capacity=base.capacity, name="acvrp")
+
+
+INSTANCES = {
+    "cvrp": lambda: random_cvrp(50, seed=1),
+    "acvrp": asymmetric_cvrp,
+    "tsp": lambda: random_tsp(40, seed=2),
+    "atsp": lambda: TSPInstance(distance=asymmetric_cvrp(39).distance, name="atsp"),
+    "matrix-only": lambda: CVRPInstance(distance=random_cvrp(20, seed=3).distance,
+                                        demand=random_cvrp(20, seed=3).demand, capacity=30),
+}
+
+
+@pytest.mark.parametrize("solver", list(SOLVERS))
+@pytest.mark.parametrize("kind", list(INSTANCES))
+def test_solver_returns_verified_solution(solver, kind):
+    instance = INSTANCES[kind]()
+    solution = nco.solve(instance, solver=solver, time_limit=1.0, seed=0)
+    assert solution.cost == evaluate(instance, solution.routes)
+    assert solution.problem == instance.problem and solution.solver == solver
+    if instance.problem == "tsp":
+        assert solution.num_routes == 1 and sorted(solution.tour) == list(range(instance.num_nodes))
+
+
+def test_improvers_beat_constructions_on_x(shared):
+    instance = nco.load(shared / "cvrplib/X/X-n101-k25.vrp")
+    savings = nco.solve(instance, "savings").cost
+    assert nco.solve(instance, "ls").cost < savings
+    assert nco.solve(instance, "ortools", time_limit=2).cost < nco.solve(instance, "nearest").cost
+
+
+def test_local_search_is_deterministic_for_a_seed():
+    instance = random_cvrp(100, seed=4)
+    a = nco.solve(instance, "ls", seed=3)
+    b = nco.solve(instance, "ls", seed=3)
+    assert a.routes == b.routes and a.cost == b.cost
+
+
+def test_ortools_starts_from_initial_routes():
+    instance = random_cvrp(50, seed=5)
+    start = nco.solve(instance, "ls")
+    seeded = nco.solve(instance, "ortools", time_limit=1.0, initial=start)
+    assert seeded.history[0][1] <= start.cost + 1e-6  # its first solution is the one handed over
+    assert seeded.cost <= start.cost + 1e-6
+
+
+def test_initial_routes_must_fit_the_instance():
+    instance = random_cvrp(20, seed=6)
+    other = nco.solve(random_cvrp(10, seed=6), "savings")
+    with pytest.raises(nco.SolutionError):
+        nco.solve(instance, "ortools", initial=other)
+
+
+def test_cost_scale_keeps_precision():
+    assert cost_scale(np.array([[0.0, 3.0], [4.0, 0.0]])) == 1
+    scale = cost_scale(np.array([[0.0, 0.123456789], [2.5, 0.0]]))
+    assert scale >= 10**9
+
+
+@pytest.mark.parametrize("limit", [0, -1, float("nan"), "soon"])
+def test_bad_time_limits_are_refused(limit):
+    with pytest.raises(SolverError, match="time_limit"):
+        nco.solve(random_tsp(10, seed=0), "ortools", time_limit=limit)
+
+
+def test_unknown_solver_lists_the_known_ones():
+    with pytest.raises(SolverError, match="expected one of nearest, savings, ls, ortools"):
+        nco.solve(random_tsp(10, seed=0), "lkh")
+
+
+def test_solve_rejects_non_instances():
+    with pytest.raises(nco.InstanceError):
+        nco.solve({"distance": [[0]]}, "savings")

@@ -61,6 +61,15 @@ def _check_coords(coords: np.ndarray | None, n: int, path: str | None) -> np.nda
     return coords
 
 
+def _freeze_graph(instance) -> int:
+    """Check and freeze ``distance`` and ``coords`` of a frozen dataclass instance; return the node count."""
+    matrix = _check_matrix(instance.distance, instance.path)
+    object.__setattr__(instance, "distance", _frozen(matrix))
+    coords = _check_coords(instance.coords, matrix.shape[0], instance.path)
+    object.__setattr__(instance, "coords", None if coords is None else _frozen(coords))
+    return matrix.shape[0]
+
+
 @dataclass(frozen=True, eq=False)
 class TSPInstance:
     """A travelling-salesman instance: visit every node once and return.
@@ -76,10 +85,7 @@ class TSPInstance:
     problem: str = field(default="tsp", init=False)
 
     def __post_init__(self) -> None:
-        matrix = _check_matrix(self.distance, self.path)
-        object.__setattr__(self, "distance", _frozen(matrix))
-        coords = _check_coords(self.coords, matrix.shape[0], self.path)
-        object.__setattr__(self, "coords", None if coords is None else _frozen(coords))
+        _freeze_graph(self)
 
     @classmethod
     def from_coords(cls, coords: np.ndarray, name: str = "tsp") -> "TSPInstance":
@@ -115,11 +121,7 @@ class CVRPInstance:
     problem: str = field(default="cvrp", init=False)
 
     def __post_init__(self) -> None:
-        matrix = _check_matrix(self.distance, self.path)
-        n = matrix.shape[0]
-        object.__setattr__(self, "distance", _frozen(matrix))
-        coords = _check_coords(self.coords, n, self.path)
-        object.__setattr__(self, "coords", None if coords is None else _frozen(coords))
+        n = _freeze_graph(self)
         object.__setattr__(self, "demand", _frozen(self._checked_demand(n)))
         object.__setattr__(self, "capacity", self._checked_capacity())
         over = np.flatnonzero(self.demand > self.capacity)

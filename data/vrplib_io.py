@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import numpy as np
 import vrplib
 from vrplib.parse import parse_vrplib
 
+from .atomic import atomic_path
 from .errors import InstanceError, SolutionError
 from .instances import CVRPInstance, Instance, TSPInstance
 from .solution import Solution, tour_to_routes
@@ -204,17 +204,8 @@ def read_solution(path: str | os.PathLike) -> tuple[tuple[tuple[int, ...], ...],
 
 
 def _atomic_write(path: str, text: str) -> None:
-    """Write to a temporary file beside ``path`` and rename it, so a crash never leaves half a file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".nco-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
 
 
 def _cost_text(cost: float) -> str:

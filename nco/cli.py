@@ -78,6 +78,43 @@ def cmd_solve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """``nco train``: train a policy with REINFORCE and print where its checkpoint is."""
+    from .training import train
+
+    config = _read_config(args.config) if args.config else {}
+    options = {"num_nodes": args.num_nodes, "policy": args.policy, "baseline": args.baseline,
+               "max_minutes": args.max_minutes, "accelerator": args.accelerator, "devices": args.devices,
+               "out": args.out, "resume": args.resume, "seed": args.seed, "batch_size": args.batch_size,
+               "lr": args.lr, "steps_per_epoch": args.steps_per_epoch, "val_size": args.val_size,
+               "init": args.init}
+    explicit = {k: v for k, v in options.items() if v is not None}
+    result = train(args.problem, **(config | explicit))
+    Console().print(f"policy: {result['policy']}\ncheckpoint: {result['checkpoint']}\n"
+                    f"{result['instances_seen']} instances in {result['minutes']} min on {result['device']}, "
+                    f"best validation cost {result['val_cost']}")
+    print(result["checkpoint"])
+    return 0
+
+
+def _read_config(path: str) -> dict:
+    import yaml
+
+    try:
+        with open(path) as fh:
+            data = yaml.safe_load(fh) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise NcoError(f"{path}: cannot read the YAML config ({exc})") from None
+    if not isinstance(data, dict):
+        raise NcoError(f"{path}: expected a mapping of option: value")
+    allowed = {"num_nodes", "policy", "baseline", "max_minutes", "accelerator", "devices", "out", "seed",
+               "batch_size", "lr", "steps_per_epoch", "val_size", "weight_decay", "policy_config", "init"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise NcoError(f"{path}: unknown options {unknown}; expected some of {sorted(allowed)}")
+    return data
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``nco`` and its subcommands."""
     parser = argparse.ArgumentParser(
@@ -96,6 +133,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-nodes", type=int, default=100, metavar="N",
                    help="demo instance size: customers for CVRP, cities for TSP (default: 100)")
     p.set_defaults(func=cmd_solve)
+
+    t = sub.add_parser("train", help="train a policy with REINFORCE (Lightning) and print its checkpoint",
+                       description="Train an attention model (am), POMO (pomo) or pointer network (ptrnet) on "
+                                   "instances generated on the fly; writes checkpoints, CSV and TensorBoard logs "
+                                   "and OUT/policy.pt, and prints the checkpoint path.")
+    t.add_argument("problem", choices=("tsp", "cvrp"))
+    t.add_argument("--num-nodes", type=int, default=None, metavar="N", help="cities (TSP) or customers (CVRP); default 20")
+    t.add_argument("--policy", choices=("am", "pomo", "ptrnet"), default=None, help="default: pomo")
+    t.add_argument("--baseline", choices=("rollout", "shared", "exponential"), default=None,
+                   help="default: shared for pomo, rollout for am, exponential for ptrnet")
+    t.add_argument("--max-minutes", type=float, default=None, metavar="M", help="wall-clock budget (default 10)")
+    t.add_argument("--accelerator", default=None, help="auto, cpu, gpu (default auto)")
+    t.add_argument("--devices", default=None, help="auto, or a number of devices (default auto)")
+    t.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/nco)")
+    t.add_argument("--config", default=None, metavar="FILE.yaml", help="options as YAML; flags override it")
+    t.add_argument("--resume", default=None, metavar="CKPT", help="continue from a Lightning checkpoint")
+    t.add_argument("--init", default=None, metavar="POLICY.pt", help="start from these weights (fresh optimizer)")
+    t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--batch-size", type=int, default=None)
+    t.add_argument("--lr", type=float, default=None)
+    t.add_argument("--steps-per-epoch", type=int, default=None, help="training steps between validations")
+    t.add_argument("--val-size", type=int, default=None, help="validation instances (default 1000)")
+    t.set_defaults(func=cmd_train)
     return parser
 
 

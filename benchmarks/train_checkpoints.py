@@ -1,0 +1,57 @@
+"""Train the shipped checkpoints side by side on one machine (all runs share the GPU).
+
+    python benchmarks/train_checkpoints.py --minutes 8 --out runs/shipped
+    python benchmarks/train_checkpoints.py --minutes 10 --only tsp-pomo-20 --accelerator cpu
+
+Each model is one ``nco train`` process with the same wall-clock budget; they
+run at the same time, so each gets a share of the device. Writes
+``OUT/<problem>-<policy>-<n>/`` (checkpoints, logs, policy.pt) and
+``OUT/summary.json`` with the figures each run printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MODELS = ["tsp-pomo-20", "tsp-pomo-50", "tsp-pomo-100", "cvrp-pomo-20", "cvrp-pomo-50", "cvrp-pomo-100",
+          "tsp-am-20", "tsp-ptrnet-20"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=8.0, help="training budget of every run")
+    parser.add_argument("--out", type=Path, default=Path("runs/shipped"))
+    parser.add_argument("--only", nargs="+", default=MODELS, choices=MODELS)
+    parser.add_argument("--accelerator", default="auto")
+    args = parser.parse_args(argv)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    procs = {}
+    for name in args.only:
+        problem, policy, n = name.split("-")
+        folder = args.out / name
+        cmd = [sys.executable, "-m", "nco.cli", "train", problem, "--num-nodes", n, "--policy", policy,
+               "--max-minutes", str(args.minutes), "--accelerator", args.accelerator, "--out", str(folder)]
+        folder.mkdir(parents=True, exist_ok=True)
+        log = (folder / "train.log").open("w")
+        procs[name] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log)
+    start = time.perf_counter()
+    summary = {}
+    for name, (proc, log) in procs.items():
+        proc.wait()
+        log.close()
+        text = (args.out / name / "train.log").read_text(errors="replace")
+        summary[name] = {"returncode": proc.returncode, "tail": text.strip().splitlines()[-3:]}
+        print(name, proc.returncode, *summary[name]["tail"][-2:], sep="\n  ")
+    summary["wall_minutes"] = round((time.perf_counter() - start) / 60, 2)
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return 0 if all(p.returncode == 0 for p, _ in procs.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""The CVRP as a batched MDP (Kool et al. 2019): from the depot, serve customers while the load fits.
+
+Node 0 is the depot. A step goes to an unvisited customer whose demand fits
+the remaining capacity, or back to the depot (never twice in a row, unless
+every customer is served: then finished rollouts wait at the depot while the
+others go on). Reward: minus the total length, read from the matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .batch import Batch
+
+_EPS = 1e-6  # demands are fractions of the capacity; leave room for float rounding
+
+
+@dataclass
+class CVRPState:
+    """Where every rollout stands."""
+
+    batch: Batch
+    current: torch.Tensor  # [B, S] long, starts at the depot (0)
+    visited: torch.Tensor  # [B, S, N] bool (the depot column stays False)
+    used: torch.Tensor  # [B, S] load on board, a fraction of the capacity
+    length: torch.Tensor  # [B, S]
+    steps: int = 0
+
+    @property
+    def served_all(self) -> torch.Tensor:
+        """``[B, S]`` True once every customer is served."""
+        return self.visited[..., 1:].all(-1)
+
+    @property
+    def mask(self) -> torch.Tensor:
+        """``[B, S, N]``: True where the next action is allowed."""
+        demand = self.batch.demand[:, None, :]
+        fits = demand <= (1.0 - self.used)[..., None] + _EPS
+        mask = ~self.visited & fits
+        mask[..., 0] = (self.current != 0) | self.served_all
+        return mask
+
+    @property
+    def done(self) -> bool:
+        """True when every rollout has served every customer and is back at the depot."""
+        return bool((self.served_all & (self.current == 0)).all())
+
+    @property
+    def reward(self) -> torch.Tensor:
+        """``[B, S]`` minus the total route length."""
+        return -self.length
+
+
+class CVRPEnv:
+    """Batched CVRP environment over a :class:`Batch` with normalised demands."""
+
+    problem = "cvrp"
+
+    def reset(self, batch: Batch, num_starts: int = 1) -> CVRPState:
+        """A fresh state at the depot with ``num_starts`` rollouts per instance."""
+        b, n = batch.size, batch.num_nodes
+        dev = batch.dist.device
+        return CVRPState(batch=batch,
+                         current=torch.zeros((b, num_starts), dtype=torch.long, device=dev),
+                         visited=torch.zeros((b, num_starts, n), dtype=torch.bool, device=dev),
+                         used=torch.zeros((b, num_starts), device=dev),
+                         length=torch.zeros((b, num_starts), device=dev))
+
+    def start_actions(self, state: CVRPState) -> torch.Tensor:
+        """POMO's first actions: rollout ``s`` goes first to customer ``s + 1``."""
+        b, s = state.current.shape
+        return torch.arange(1, s + 1, device=state.current.device).expand(b, s)
+
+    def step(self, state: CVRPState, action: torch.Tensor) -> CVRPState:
+        """Go to ``action [B, S]`` (in place)."""
+        rows = torch.arange(state.batch.size, device=action.device)[:, None]
+        cols = torch.arange(action.shape[1], device=action.device)[None, :]
+        state.length = state.length + state.batch.dist[rows, state.current, action]
+        at_depot = action == 0
+        state.used = torch.where(at_depot, torch.zeros_like(state.used),
+                                 state.used + state.batch.demand[rows, action])
+        state.visited[rows, cols, action] = ~at_depot | state.visited[rows, cols, action]
+        state.current = action
+        state.steps += 1
+        return state

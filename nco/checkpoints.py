@@ -1,0 +1,114 @@
+"""Saving and loading trained policies: a small, self-describing file read with ``weights_only=True``.
+
+A policy file is a dict of plain types and tensors: ``format``, ``version``,
+``problem``, ``policy`` (am, pomo, ptrnet), ``num_nodes`` (training size),
+``config`` (hyperparameter overrides), ``state_dict`` and ``training`` (how it
+was trained). Lightning checkpoints written by ``nco train`` load too.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from nco.data import NcoError
+from nco.data.atomic import atomic_path
+
+from .policies import make_policy
+
+FORMAT = "nco-policy"
+VERSION = 1
+SHIPPED = Path(__file__).resolve().parent / "checkpoints"
+
+
+class CheckpointError(NcoError, ValueError):
+    """A checkpoint file is missing, malformed, or for another problem or policy."""
+
+
+def save_policy(path: str | os.PathLike, policy: nn.Module, name: str, problem: str, num_nodes: int,
+                config: dict[str, Any] | None = None, training: dict[str, Any] | None = None,
+                half: bool = False) -> Path:
+    """Write a policy file atomically (temporary file, then rename).
+
+    ``half`` stores floating-point weights as float16 (half the size, for the
+    shipped files); loading casts them back to the model's float32.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"format": FORMAT, "version": VERSION, "problem": problem, "policy": name, "num_nodes": int(num_nodes),
+               "config": dict(config or {}), "training": dict(training or {}),
+               "state_dict": {k: _stored(v, half) for k, v in policy.state_dict().items()}}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return path
+
+
+def _stored(tensor: torch.Tensor, half: bool) -> torch.Tensor:
+    tensor = tensor.detach().cpu()
+    return tensor.half() if half and tensor.is_floating_point() else tensor
+
+
+def ship(source: str | os.PathLike) -> Path:
+    """Copy a trained policy file into the package as ``<problem>-<policy>-<n>.pt`` (float16)."""
+    model, meta = load_policy(source)
+    name = f"{meta['problem']}-{meta['policy']}-{meta['num_nodes']}.pt"
+    return save_policy(SHIPPED / name, model, meta["policy"], meta["problem"], meta["num_nodes"],
+                       meta["config"], meta["training"], half=True)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such checkpoint") from None
+    except Exception as exc:  # torch raises many kinds for a corrupt or foreign file
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path}: expected a dict of tensors, got {type(data).__name__}")
+    if data.get("format") == FORMAT:
+        return data
+    hp = data.get("hyper_parameters")
+    if isinstance(hp, dict) and "state_dict" in data and "policy" in hp:  # a Lightning checkpoint of nco train
+        weights = {k[len("policy."):]: v for k, v in data["state_dict"].items() if k.startswith("policy.")}
+        return {"format": FORMAT, "version": VERSION, "problem": hp["problem"], "policy": hp["policy"],
+                "num_nodes": hp["num_nodes"], "config": hp.get("policy_config") or {}, "training": {},
+                "state_dict": weights}
+    raise CheckpointError(f"{path}: not an nco policy (expected format {FORMAT!r} or a checkpoint of nco train)")
+
+
+def load_policy(path: str | os.PathLike, problem: str | None = None,
+                policy: str | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """The policy in ``path`` (eval mode, CPU) and its metadata.
+
+    ``problem`` / ``policy``, when given, must match the file's, or a
+    :class:`CheckpointError` says what the file holds instead.
+    """
+    path = Path(path)
+    data = _read(path)
+    if problem is not None and data["problem"] != problem:
+        raise CheckpointError(f"{path}: a {data['policy']} policy for {data['problem'].upper()}, "
+                              f"not for {problem.upper()}")
+    if policy is not None and data["policy"] != policy:
+        raise CheckpointError(f"{path}: a {data['policy']} policy, not {policy}")
+    model = make_policy(data["policy"], data["problem"], **data["config"])
+    try:
+        model.load_state_dict(data["state_dict"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not fit a {data['policy']} policy ({exc})") from None
+    model.eval()
+    meta = {k: v for k, v in data.items() if k != "state_dict"}
+    return model, meta
+
+
+def shipped(problem: str, num_nodes: int, policy: str = "pomo") -> Path:
+    """The shipped checkpoint for ``problem`` whose training size is nearest ``num_nodes``."""
+    prefix = f"{problem}-{policy}-"
+    found = sorted(SHIPPED.glob(f"{prefix}*.pt"))
+    if not found:
+        raise CheckpointError(f"no shipped {policy} checkpoint for {problem.upper()} in {SHIPPED}")
+    sizes = {int(p.stem[len(prefix):]): p for p in found}
+    return sizes[min(sizes, key=lambda s: (abs(s - num_nodes), s))]

@@ -1,0 +1,141 @@
+"""The Attention Model (Kool et al. 2019) and POMO (Kwon et al. 2020) as one configurable policy.
+
+Encoder: node embeddings refined by multi-head self-attention layers (with
+``scaled_dot_product_attention``) and feed-forward sublayers, each with a skip
+connection and batch norm (AM) or instance norm (POMO). Decoder: a context
+query (graph embedding for AM, the first and current node, the remaining
+capacity for CVRP) attends to the nodes (glimpse), then a single-head
+compatibility with tanh clipping gives the logits of the next node.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nco.envs.batch import Batch
+
+
+class Norm(nn.Module):
+    """Batch norm over all nodes of the batch (AM) or instance norm per graph (POMO)."""
+
+    def __init__(self, dim: int, kind: str):
+        super().__init__()
+        self.kind = kind
+        self.norm = nn.BatchNorm1d(dim) if kind == "batch" else nn.InstanceNorm1d(dim, affine=True)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        if self.kind == "batch":
+            return self.norm(h.reshape(-1, h.shape[-1])).view_as(h)
+        return self.norm(h.transpose(1, 2)).transpose(1, 2)
+
+
+class EncoderLayer(nn.Module):
+    """Self-attention then feed-forward, each with a skip connection and a norm."""
+
+    def __init__(self, dim: int, heads: int, ff_hidden: int, norm: str):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim, bias=False)
+        self.out = nn.Linear(dim, dim)
+        self.norm1 = Norm(dim, norm)
+        self.ff = nn.Sequential(nn.Linear(dim, ff_hidden), nn.ReLU(), nn.Linear(ff_hidden, dim))
+        self.norm2 = Norm(dim, norm)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        b, n, d = h.shape
+        q, k, v = self.qkv(h).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        att = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, n, d)
+        h = self.norm1(h + self.out(att))
+        return self.norm2(h + self.ff(h))
+
+
+@dataclass
+class Cache:
+    """What the decoder reuses at every step: node embeddings and their projections."""
+
+    nodes: torch.Tensor  # [B, N, D]
+    graph: torch.Tensor  # [B, 1, D] projected graph context (zeros without graph context)
+    glimpse_k: torch.Tensor  # [B, H, N, D/H]
+    glimpse_v: torch.Tensor  # [B, H, N, D/H]
+    logit_k: torch.Tensor  # [B, N, D]
+
+
+class AttentionPolicy(nn.Module):
+    """AM / POMO policy for ``tsp`` or ``cvrp``; node features are coordinates (and demands).
+
+    ``am``: 3 layers, batch norm, graph context. ``pomo``: 6 layers, instance
+    norm, no graph context (POMO starts every rollout from a fixed first node).
+    """
+
+    def __init__(self, problem: str, embed_dim: int = 128, num_heads: int = 8, num_layers: int = 3,
+                 ff_hidden: int = 512, norm: str = "batch", graph_context: bool = True, tanh_clip: float = 10.0):
+        super().__init__()
+        self.problem = problem
+        self.heads = num_heads
+        self.tanh_clip = tanh_clip
+        self.graph_context = graph_context
+        d = embed_dim
+        if problem == "tsp":
+            self.embed = nn.Linear(2, d)
+            self.context = nn.Linear(2 * d, d, bias=False)  # [first, current]
+            self.placeholder = nn.Parameter(torch.empty(2 * d).uniform_(-1, 1))  # before the first step
+        else:
+            self.embed_depot = nn.Linear(2, d)
+            self.embed = nn.Linear(3, d)
+            self.context = nn.Linear(d + 1, d, bias=False)  # [current, remaining capacity]
+        self.layers = nn.ModuleList(EncoderLayer(d, num_heads, ff_hidden, norm) for _ in range(num_layers))
+        self.project_graph = nn.Linear(d, d, bias=False)
+        self.project_nodes = nn.Linear(d, 3 * d, bias=False)
+        self.project_out = nn.Linear(d, d, bias=False)
+
+    def _embed(self, batch: Batch) -> torch.Tensor:
+        if batch.coords is None:
+            from nco.data import InstanceError
+
+            raise InstanceError("this policy reads node coordinates; the instance has only a matrix", field="coords")
+        if self.problem == "tsp":
+            return self.embed(batch.coords)
+        depot = self.embed_depot(batch.coords[:, :1])
+        customers = self.embed(torch.cat([batch.coords[:, 1:], batch.demand[:, 1:, None]], -1))
+        return torch.cat([depot, customers], 1)
+
+    def encode(self, batch: Batch) -> Cache:
+        """Embed and refine the nodes once per batch."""
+        h = self._embed(batch)
+        for layer in self.layers:
+            h = layer(h)
+        b, n, d = h.shape
+        gk, gv, lk = self.project_nodes(h).chunk(3, -1)
+        split = lambda t: t.view(b, n, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
+        graph = self.project_graph(h.mean(1, keepdim=True)) if self.graph_context else torch.zeros_like(h[:, :1])
+        return Cache(h, graph, split(gk), split(gv), lk)
+
+    def _query(self, cache: Cache, state) -> torch.Tensor:
+        nodes = cache.nodes
+        b, s = state.current.shape
+        rows = torch.arange(b, device=nodes.device)[:, None]
+        if self.problem == "tsp":
+            if state.steps == 0:
+                ctx = self.placeholder.to(nodes.dtype).expand(b, s, -1)
+            else:
+                ctx = torch.cat([nodes[rows, state.first], nodes[rows, state.current]], -1)
+        else:
+            ctx = torch.cat([nodes[rows, state.current], (1.0 - state.used)[..., None].to(nodes.dtype)], -1)
+        return cache.graph + self.context(ctx)  # [B, S, D]
+
+    def logits(self, cache: Cache, state) -> torch.Tensor:
+        """``[B, S, N]`` logits of the next node; disallowed nodes get ``-inf``."""
+        mask = state.mask
+        q = self._query(cache, state)
+        b, s, d = q.shape
+        qh = q.view(b, s, self.heads, d // self.heads).transpose(1, 2)
+        glimpse = F.scaled_dot_product_attention(qh, cache.glimpse_k, cache.glimpse_v, attn_mask=mask[:, None])
+        glimpse = self.project_out(glimpse.transpose(1, 2).reshape(b, s, d))
+        scores = torch.matmul(glimpse, cache.logit_k.transpose(1, 2)).float() / math.sqrt(d)
+        scores = self.tanh_clip * torch.tanh(scores)
+        return scores.masked_fill(~mask, float("-inf"))

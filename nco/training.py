@@ -1,0 +1,228 @@
+"""REINFORCE for any policy and environment, as a LightningModule; ``train`` runs it under a Trainer.
+
+The module holds only the algorithm: roll out a batch of fresh instances,
+compare each solution's reward with a baseline, and step along
+``(reward - baseline) * grad log p``. Baselines: ``shared`` (POMO: the mean
+over the rollouts of the same instance), ``exponential`` (a moving average of
+the batch mean) and ``rollout`` (Kool et al.: the greedy solution of a frozen
+copy of the policy, replaced when a paired t-test on held-out instances says
+the trained one is better). The Trainer owns devices, precision, checkpoints,
+logs and the progress bar.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from scipy import stats
+from torch.utils.data import DataLoader
+
+from nco.data import SolverError, kool_cvrp_arrays, kool_tsp_arrays
+from nco.envs import make_env
+from nco.envs.batch import Batch, euclidean, random_batch
+
+from .policies import DEFAULT_BASELINE, make_policy
+from .policies.decoding import best_of, rollout
+
+BASELINES = ("rollout", "shared", "exponential")
+VALIDATION_SEED = 4321  # Kool et al.'s validation seed; the test set uses 1234
+
+
+def fixed_batch(problem: str, num_nodes: int, size: int, seed: int) -> Batch:
+    """A reproducible batch drawn exactly like Kool et al.'s data sets (legacy NumPy generator)."""
+    if problem == "tsp":
+        coords = torch.as_tensor(kool_tsp_arrays(num_nodes, size, seed), dtype=torch.float32)
+        return Batch("tsp", euclidean(coords), coords)
+    data = kool_cvrp_arrays(num_nodes, size, seed)
+    coords = torch.as_tensor(np.concatenate([data["depot"][:, None], data["locations"]], 1), dtype=torch.float32)
+    demand = torch.as_tensor(np.concatenate([np.zeros((size, 1)), data["demand"]], 1), dtype=torch.float32)
+    caps = torch.as_tensor(data["capacity"], dtype=torch.float32)
+    return Batch("cvrp", euclidean(coords), coords, demand / caps[:, None], caps)
+
+
+def slice_batch(batch: Batch, start: int, stop: int) -> Batch:
+    """Instances ``start:stop`` of ``batch``."""
+    cut = lambda t: None if t is None else t[start:stop]  # noqa: E731
+    return Batch(batch.problem, cut(batch.dist), cut(batch.coords), cut(batch.demand), cut(batch.capacity))
+
+
+class Reinforce(L.LightningModule):
+    """REINFORCE with a shared, exponential or rollout baseline, on instances generated on the fly."""
+
+    def __init__(self, problem: str, num_nodes: int, policy: str = "pomo", baseline: str | None = None,
+                 batch_size: int = 64, steps_per_epoch: int = 100, lr: float = 1e-4, weight_decay: float = 1e-6,
+                 val_size: int = 1000, val_batch_size: int = 250, policy_config: dict[str, Any] | None = None,
+                 exp_beta: float = 0.8):
+        super().__init__()
+        baseline = baseline or DEFAULT_BASELINE.get(policy, "exponential")
+        if baseline not in BASELINES:
+            raise SolverError(f"unknown baseline {baseline!r}; expected one of {', '.join(BASELINES)}")
+        if baseline == "shared" and policy != "pomo":
+            raise SolverError("the shared baseline needs POMO's multiple starts (--policy pomo)")
+        self.save_hyperparameters()
+        self.policy = make_policy(policy, problem, **(policy_config or {}))
+        self.env = make_env(problem)
+        self.baseline_policy: torch.nn.Module | None = None
+        self.register_buffer("ema", torch.zeros(()), persistent=True)
+        self.val_batch = fixed_batch(problem, num_nodes, val_size, VALIDATION_SEED)
+        self.instances_seen = 0
+        self._val_costs: list[torch.Tensor] = []
+
+    # -- rollouts ---------------------------------------------------------------------------------
+    @property
+    def multistart(self) -> bool:
+        """POMO decodes from every start node at once."""
+        return self.hparams.policy == "pomo"
+
+    def solve(self, policy, batch: Batch, decode: str):
+        """One rollout of ``policy`` on ``batch`` (all starts for POMO)."""
+        starts = self.hparams.num_nodes if self.multistart else 1
+        return rollout(policy, self.env, batch, decode, num_starts=starts, multistart=self.multistart)
+
+    def greedy_cost(self, policy, batch: Batch) -> torch.Tensor:
+        """``[B]`` cost of the greedy solution (best over starts for POMO)."""
+        reward, _ = best_of(self.solve(policy, batch, "greedy"))
+        return -reward
+
+    # -- data -------------------------------------------------------------------------------------
+    def train_dataloader(self) -> DataLoader:
+        # Instances are drawn on the device inside training_step; the loader only counts steps.
+        return DataLoader(range(self.hparams.steps_per_epoch), batch_size=None)
+
+    def val_dataloader(self) -> DataLoader:
+        chunks = math.ceil(self.hparams.val_size / self.hparams.val_batch_size)
+        return DataLoader(range(chunks), batch_size=None)
+
+    # -- steps ------------------------------------------------------------------------------------
+    def training_step(self, _step, _index) -> torch.Tensor:
+        hp = self.hparams
+        batch = random_batch(hp.problem, hp.num_nodes, hp.batch_size, device=self.device)
+        result = self.solve(self.policy, batch, "sample")
+        reward = result.reward
+        if hp.baseline == "shared":
+            base = reward.mean(1, keepdim=True)
+        elif hp.baseline == "rollout" and self.baseline_policy is not None:
+            with torch.no_grad():
+                base = -self.greedy_cost(self.baseline_policy, batch)[:, None]
+        else:  # exponential, and the rollout baseline's warm-up epoch (as in Kool et al.)
+            mean = reward.mean().detach()
+            self.ema = mean if self.global_step == 0 else hp.exp_beta * self.ema + (1 - hp.exp_beta) * mean
+            base = self.ema
+        advantage = (reward - base).detach()
+        loss = -(advantage * result.log_prob).mean()
+        self.instances_seen += hp.batch_size
+        self.log_dict({"train/loss": loss, "train/cost": -reward.mean()}, prog_bar=True, batch_size=hp.batch_size)
+        return loss
+
+    def validation_step(self, index, _batch_idx) -> None:
+        size = self.hparams.val_batch_size
+        batch = slice_batch(self.val_batch, index * size, (index + 1) * size).to(self.device)
+        cost = self.greedy_cost(self.policy, batch)
+        self._val_costs.append(cost)
+        self.log("val/cost", cost.mean(), prog_bar=True, batch_size=batch.size)
+
+    def on_validation_epoch_end(self) -> None:
+        costs = torch.cat(self._val_costs) if self._val_costs else None
+        self._val_costs = []
+        self.log("instances_seen", float(self.instances_seen))
+        if self.hparams.baseline != "rollout" or costs is None or self.trainer.sanity_checking:
+            return
+        if self.baseline_policy is None:
+            self._replace_baseline()
+            return
+        with torch.no_grad():
+            base = torch.cat([self.greedy_cost(self.baseline_policy, slice_batch(
+                self.val_batch, i, i + self.hparams.val_batch_size).to(self.device))
+                for i in range(0, self.hparams.val_size, self.hparams.val_batch_size)])
+        t, p = stats.ttest_rel(costs.float().cpu().numpy(), base.float().cpu().numpy())
+        # One-sided: replace only when the trained policy is better and the difference significant.
+        if costs.mean() < base.mean() and p / 2 < 0.05:
+            self._replace_baseline()
+
+    def _replace_baseline(self) -> None:
+        self.baseline_policy = copy.deepcopy(self.policy).eval()
+        for param in self.baseline_policy.parameters():
+            param.requires_grad_(False)
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.policy.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+
+    # -- checkpoints --------------------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["instances_seen"] = self.instances_seen
+        if self.baseline_policy is not None:
+            checkpoint["baseline_state"] = self.baseline_policy.state_dict()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.instances_seen = int(checkpoint.get("instances_seen", 0))
+        if "baseline_state" in checkpoint:
+            self._replace_baseline()
+            self.baseline_policy.load_state_dict(checkpoint["baseline_state"])
+
+
+DEFAULTS = {  # batch size and learning rate per policy, from the papers (AM: 512, POMO: 64)
+    "am": {"batch_size": 512, "lr": 1e-4},
+    "pomo": {"batch_size": 64, "lr": 1e-4},
+    "ptrnet": {"batch_size": 512, "lr": 1e-4},
+}
+
+
+def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str | None = None,
+          max_minutes: float = 10.0, out: str | Path = "runs/nco", accelerator: str = "auto",
+          devices: str | int = "auto", resume: str | None = None, seed: int = 0, init: str | None = None,
+          **overrides) -> dict[str, Any]:
+    """Train a policy under Lightning's Trainer for at most ``max_minutes``; return paths and figures.
+
+    Writes Lightning checkpoints (best and last), CSV and TensorBoard logs
+    under ``out`` and the best policy as ``out/policy.pt`` (see
+    :func:`nco.checkpoints.save_policy`). ``init`` starts from the weights of a
+    policy file (a fresh optimizer); ``resume`` continues a Lightning
+    checkpoint exactly.
+    """
+    from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    from .checkpoints import save_policy
+
+    if max_minutes <= 0:
+        raise SolverError(f"max_minutes: expected minutes > 0, got {max_minutes}")
+    L.seed_everything(seed, workers=True, verbose=False)
+    out = Path(out)
+    if devices not in ("auto",) and str(devices).isdigit():
+        devices = int(devices)
+    params = DEFAULTS.get(policy, {}) | {k: v for k, v in overrides.items() if v is not None}
+    module = Reinforce(problem, num_nodes, policy, baseline, **params)
+    if init is not None:
+        from .checkpoints import load_policy
+
+        start_policy, meta = load_policy(init, problem=problem, policy=policy)
+        module.policy.load_state_dict(start_policy.state_dict())
+        module.instances_seen = int(meta["training"].get("instances_seen", 0))
+    checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best-{epoch}-{step}", monitor="val/cost",
+                                 mode="min", save_last=True)
+    trainer = L.Trainer(
+        max_time={"minutes": max_minutes}, max_epochs=-1, accelerator=accelerator, devices=devices,
+        precision="bf16-mixed" if torch.cuda.is_available() and accelerator != "cpu" else "32-true",
+        callbacks=[checkpoint, RichProgressBar()], gradient_clip_val=1.0, log_every_n_steps=10,
+        logger=[CSVLogger(out, name="csv"), TensorBoardLogger(out, name="tensorboard")],
+        enable_model_summary=False)
+    start = time.perf_counter()
+    trainer.fit(module, ckpt_path=resume)
+    minutes = (time.perf_counter() - start) / 60
+    best = checkpoint.best_model_path or checkpoint.last_model_path
+    if best:
+        module = Reinforce.load_from_checkpoint(best, map_location="cpu", weights_only=False)
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() and accelerator != "cpu" else "CPU"
+    training = {"minutes": round(minutes, 2), "instances_seen": module.instances_seen, "device": device,
+                "baseline": module.hparams.baseline, "batch_size": module.hparams.batch_size,
+                "val_cost": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None}
+    policy_path = save_policy(out / "policy.pt", module.policy, policy, problem, num_nodes,
+                              module.hparams.policy_config, training)
+    return {"checkpoint": best, "policy": str(policy_path), **training}

@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("runs/shipped"))
     parser.add_argument("--only", nargs="+", default=MODELS, choices=MODELS)
     parser.add_argument("--accelerator", default="auto")
+    parser.add_argument("--init-from", type=Path, default=None,
+                        help="continue from <DIR>/<problem>-<policy>-<n>.pt (e.g. the shipped checkpoints)")
     args = parser.parse_args(argv)
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -37,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         folder = args.out / name
         cmd = [sys.executable, "-m", "nco.cli", "train", problem, "--num-nodes", n, "--policy", policy,
                "--max-minutes", str(args.minutes), "--accelerator", args.accelerator, "--out", str(folder)]
+        if args.init_from is not None:
+            cmd += ["--init", str(args.init_from / f"{name}.pt")]
         folder.mkdir(parents=True, exist_ok=True)
         log = (folder / "train.log").open("w")
         procs[name] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log)

@@ -19,8 +19,8 @@ def solve(instance: Instance | str | os.PathLike, solver: str = "ortools", time_
           seed: int = 0, initial: Solution | None = None) -> Solution:
     """Solve ``instance`` (or the instance file at that path) with the named solver.
 
-    ``solver`` is one of ``nco.solvers.SOLVERS`` (``nearest``, ``savings``,
-    ``ls``, ``ortools``); ``time_limit`` is wall-clock seconds; ``initial``
+    ``solver`` is ``neural`` (the shipped policy nearest in size) or one of
+    ``nco.solvers.SOLVERS`` (``nearest``, ``savings``, ``ls``, ``ortools``); ``time_limit`` is wall-clock seconds; ``initial``
     seeds solvers that accept a starting solution. The returned solution has
     been verified by the checker (each customer once, capacity held, cost
     recomputed from the matrix).
@@ -29,5 +29,9 @@ def solve(instance: Instance | str | os.PathLike, solver: str = "ortools", time_
         instance = load(instance)
     if not isinstance(instance, (TSPInstance, CVRPInstance)):
         raise InstanceError(f"expected a TSPInstance, a CVRPInstance or a file path, got {type(instance).__name__}")
-    fn = get_solver(solver)
-    return fn(instance, time_limit=check_time_limit(time_limit), seed=int(seed), initial=initial)
+    time_limit = check_time_limit(time_limit)
+    if solver == "neural":  # the neural side loads torch only when asked for
+        from .neural import solve_neural
+
+        return solve_neural(instance, time_limit=time_limit, seed=int(seed), initial=initial)
+    return get_solver(solver)(instance, time_limit=time_limit, seed=int(seed), initial=initial)

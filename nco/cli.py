@@ -97,6 +97,27 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """``nco eval``: decode the Kool test set (or files) with a checkpoint; print cost, gap and time."""
+    from .evaluation import evaluate_policy
+
+    r = evaluate_policy(args.checkpoint, instances=args.instances, how=args.decode, augment_factor=args.augment,
+                        samples=args.samples, batch_size=args.batch_size, device=args.device, files=args.file)
+    table = Table(title=f"{r['policy']} on {r['problem'].upper()}{r['num_nodes']}, {r['instances']} instances")
+    for column in ("decode", "mean cost", "reference", "gap %", "time s", "instances/s", "device"):
+        table.add_column(column, justify="right")
+    reference = "-" if r["reference"] is None else f"{r['reference']:.2f} ({r['reference_source']})"
+    gap = "-" if r["gap"] is None else f"{r['gap']:.2f}"
+    table.add_row(f"{r['decode']} x{r['augment']}", f"{r['mean_cost']:.4f}", reference, gap,
+                  f"{r['seconds']:.2f}", f"{r['per_second']:.0f}", r["device"])
+    console = Console()
+    console.print(table)
+    if r["reference"] is not None and not r["full_test_set"]:
+        console.print("the reference is the published mean over all 10,000 test instances: "
+                      "the gap of a subset is approximate")
+    return 0
+
+
 def _read_config(path: str) -> dict:
     import yaml
 
@@ -125,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "known optimum/BKS (when one is found beside the file), time and routes. "
                                    "Without PATH, solve a generated demo instance.")
     p.add_argument("path", nargs="?", metavar="PATH", help="instance file; omit for a generated demo instance")
-    p.add_argument("--solver", default="ortools", help=f"one of: {', '.join(SOLVERS)} (default: ortools)")
+    p.add_argument("--solver", default="ortools", help=f"one of: neural, {', '.join(SOLVERS)} (default: ortools)")
     p.add_argument("--time-limit", type=float, default=10.0, metavar="S", help="wall-clock seconds (default: 10)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--out", metavar="FILE", help="write the solution (.sol for CVRP, .tour for TSP)")
@@ -156,6 +177,20 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--steps-per-epoch", type=int, default=None, help="training steps between validations")
     t.add_argument("--val-size", type=int, default=None, help="validation instances (default 1000)")
     t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("eval", help="evaluate a checkpoint on the Kool test set: mean cost, gap, time",
+                       description="Decode the first K instances of Kool et al.'s test set (seed 1234) for the "
+                                   "checkpoint's problem and size, or the given files, and print the mean cost, "
+                                   "the gap to the published reference and the time.")
+    e.add_argument("checkpoint", metavar="CKPT", help="a policy.pt or a Lightning checkpoint of nco train")
+    e.add_argument("--instances", type=int, default=1000, metavar="K", help="test instances (default 1000)")
+    e.add_argument("--decode", choices=("greedy", "sample", "multistart"), default="multistart")
+    e.add_argument("--augment", type=int, choices=(1, 8), default=1, help="8: also decode the 8 symmetric copies")
+    e.add_argument("--samples", type=int, default=16, help="rollouts per instance with --decode sample")
+    e.add_argument("--batch-size", type=int, default=None)
+    e.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    e.add_argument("--file", nargs="+", default=None, help="instance files of one size instead of the test set")
+    e.set_defaults(func=cmd_eval)
     return parser
 
 

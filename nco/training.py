@@ -205,6 +205,10 @@ def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str
         start_policy, meta = load_policy(init, problem=problem, policy=policy)
         module.policy.load_state_dict(start_policy.state_dict())
         module.instances_seen = int(meta["training"].get("instances_seen", 0))
+        prior_minutes = float(meta["training"].get("minutes", 0.0))
+        prior_device = meta["training"].get("device")
+    else:
+        prior_minutes, prior_device = 0.0, None
     checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best-{epoch}-{step}", monitor="val/cost",
                                  mode="min", save_last=True)
     trainer = L.Trainer(
@@ -215,11 +219,13 @@ def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str
         enable_model_summary=False)
     start = time.perf_counter()
     trainer.fit(module, ckpt_path=resume)
-    minutes = (time.perf_counter() - start) / 60
+    minutes = prior_minutes + (time.perf_counter() - start) / 60
     best = checkpoint.best_model_path or checkpoint.last_model_path
     if best:
         module = Reinforce.load_from_checkpoint(best, map_location="cpu", weights_only=False)
     device = torch.cuda.get_device_name() if torch.cuda.is_available() and accelerator != "cpu" else "CPU"
+    if prior_device and prior_device != device:
+        device = f"{prior_device}, then {device}"
     training = {"minutes": round(minutes, 2), "instances_seen": module.instances_seen, "device": device,
                 "baseline": module.hparams.baseline, "batch_size": module.hparams.batch_size,
                 "val_cost": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None}

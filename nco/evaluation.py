@@ -1,0 +1,62 @@
+"""Evaluating a trained policy on the Kool et al. test sets (or instance files): mean cost, gap, time."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nco.data import InstanceError, read_instance
+
+from .checkpoints import load_policy
+from .envs.batch import Batch
+from .neural import decode, default_device, to_batch
+from .training import fixed_batch, slice_batch
+
+KOOL_TEST_SEED = 1234
+
+# Mean optimal (Concorde) or best-found (LKH3) cost on the 10,000 test instances, Kool et al. (2019), Table 1.
+PUBLISHED_REFERENCE = {("tsp", 20): 3.84, ("tsp", 50): 5.70, ("tsp", 100): 7.76,
+                       ("cvrp", 20): 6.14, ("cvrp", 50): 10.38, ("cvrp", 100): 15.65}
+PUBLISHED_SOLVER = {"tsp": "Concorde", "cvrp": "LKH3"}
+
+
+def test_batch(problem: str, num_nodes: int, count: int) -> Batch:
+    """The first ``count`` instances of Kool's test set (seed 1234, 10,000 instances)."""
+    if not 1 <= count <= 10_000:
+        raise InstanceError(f"expected 1 to 10000 test instances, got {count}", field="instances")
+    return fixed_batch(problem, num_nodes, count, KOOL_TEST_SEED)
+
+
+def evaluate_policy(checkpoint: str, instances: int = 1000, how: str = "multistart", augment_factor: int = 1,
+                    samples: int = 16, batch_size: int | None = None, device: str | None = None,
+                    files: list[str] | None = None, num_nodes: int | None = None) -> dict:
+    """Decode the test set (or ``files``) in chunks; return mean cost, reference, gap, seconds, throughput."""
+    policy, meta = load_policy(checkpoint)
+    dev = torch.device(device) if device else default_device()
+    policy = policy.to(dev)
+    n = num_nodes or meta["num_nodes"]
+    if files:
+        batch = to_batch([read_instance(f) for f in files])
+        reference, source = None, None
+    else:
+        batch = test_batch(meta["problem"], n, instances)
+        reference = PUBLISHED_REFERENCE.get((meta["problem"], n))
+        source = PUBLISHED_SOLVER[meta["problem"]] if reference else None
+    chunk = batch_size or (1000 if dev.type == "cuda" else 50)
+    costs, seconds = [], 0.0
+    for start in range(0, batch.size, chunk):
+        part = slice_batch(batch, start, start + chunk).to(dev)
+        out = decode(policy, meta, part, how, augment_factor, samples)
+        costs.append(out.cost.float().cpu())
+        seconds += out.seconds
+    cost = torch.cat(costs).numpy()
+    mean = float(np.mean(cost))
+    return {"problem": meta["problem"], "policy": meta["policy"], "num_nodes": n, "instances": int(batch.size),
+            "decode": how, "augment": augment_factor, "mean_cost": mean, "reference": reference,
+            "reference_source": source, "gap": None if reference is None else 100 * (mean - reference) / reference,
+            "seconds": seconds, "per_second": batch.size / seconds if seconds else math.inf,
+            "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU",
+            "full_test_set": not files and batch.size == 10_000}

@@ -1,0 +1,136 @@
+"""Neural solving: run a trained policy on instances and return checker-verified solutions.
+
+Used by ``nco.solve(..., solver="neural")``, ``nco eval`` and the neural
+benchmark. Policies were trained on the unit square, so instances whose
+coordinates lie outside it are shifted and scaled into it (one factor for both
+axes, which keeps the geometry); the matrix is scaled by the same factor, and
+the returned cost is recomputed on the instance's own matrix.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from nco.data import Instance, InstanceError, Solution, SolverError, make_solution, tour_to_routes
+from nco.envs import make_env
+from nco.envs.batch import Batch
+
+from .checkpoints import load_policy, shipped
+from .policies.decoding import augment, best_of, rollout
+
+DECODES = ("greedy", "sample", "multistart")
+
+
+@dataclass
+class Decoded:
+    """Per-instance best cost (in the batch's units) and actions, and the seconds it took."""
+
+    cost: torch.Tensor  # [B]
+    actions: torch.Tensor  # [B, T]
+    seconds: float
+
+
+def default_device() -> torch.device:
+    """The GPU when there is one, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def decode(policy, meta: dict, batch: Batch, how: str = "multistart", augment_factor: int = 1,
+           samples: int = 16, seed: int = 0) -> Decoded:
+    """Solve ``batch`` with ``policy``, keeping the best solution per instance.
+
+    ``greedy``: one greedy rollout. ``multistart``: greedy from every start
+    node (POMO). ``sample``: ``samples`` sampled rollouts (POMO: one from every
+    start node). ``augment_factor`` 8 decodes the 8 symmetric copies too.
+    """
+    if how not in DECODES:
+        raise SolverError(f"unknown decoding {how!r}; expected one of {', '.join(DECODES)}")
+    if how == "multistart" and meta["policy"] == "ptrnet":
+        raise SolverError("the pointer network decodes from its own first city; use greedy or sample")
+    env = make_env(meta["problem"])
+    starts = batch.num_nodes - (1 if meta["problem"] == "cvrp" else 0)
+    pomo = meta["policy"] == "pomo"
+    # (rollouts per instance, forced distinct first nodes, action choice)
+    if how == "multistart":
+        num_starts, forced, mode = starts, True, "greedy"
+    elif how == "greedy":  # POMO never learned to pick its first node: it starts at the first start node
+        num_starts, forced, mode = 1, pomo, "greedy"
+    else:  # POMO samples one rollout from every start node; the others draw ``samples`` rollouts
+        num_starts, forced, mode = (starts, True, "sample") if pomo else (samples, False, "sample")
+    torch.manual_seed(seed)
+    sync = torch.cuda.synchronize if batch.dist.is_cuda else (lambda: None)
+    sync()
+    start = time.perf_counter()
+    with torch.inference_mode():
+        result = rollout(policy, env, augment(batch, augment_factor), mode, num_starts=num_starts,
+                         multistart=forced)
+        reward, actions = best_of(result, augment_factor)
+    sync()
+    return Decoded(-reward, actions, time.perf_counter() - start)
+
+
+def to_batch(instances: list[Instance], device: torch.device | str = "cpu") -> Batch:
+    """Instances as a batch in the unit square (see the module docstring); all of one problem and size."""
+    from nco.envs.batch import from_instances
+
+    if any(i.coords is None for i in instances):
+        raise InstanceError("the shipped policies read node coordinates; this instance has only a matrix "
+                            "(use a classical solver)", field="coords")
+    batch = from_instances(instances, device)
+    lo = batch.coords.amin(1, keepdim=True)
+    span = (batch.coords.amax(1, keepdim=True) - lo).amax(-1, keepdim=True).clamp_min(1e-12)
+    inside = bool(((batch.coords >= 0) & (batch.coords <= 1)).all())
+    if not inside:
+        batch.coords = (batch.coords - lo) / span
+        batch.dist = batch.dist / span
+    return batch
+
+
+def routes_of(problem: str, actions: torch.Tensor) -> tuple[tuple[int, ...], ...]:
+    """The routes of one decoded action sequence."""
+    seq = actions.tolist()
+    if problem == "tsp":
+        return tour_to_routes(seq)
+    routes, current = [], []
+    for node in seq:
+        if node == 0:
+            if current:
+                routes.append(tuple(current))
+            current = []
+        else:
+            current.append(node)
+    if current:
+        routes.append(tuple(current))
+    return tuple(routes)
+
+
+def solve_neural(instance: Instance, time_limit: float = 10.0, seed: int = 0, initial: Solution | None = None,
+                 checkpoint: str | None = None, how: str = "multistart", augment_factor: int = 8) -> Solution:
+    """Solve one instance with a trained policy (by default the shipped POMO nearest in size).
+
+    The policy runs once (milliseconds to seconds); ``time_limit`` bounds
+    nothing here and ``initial`` is not used.
+    """
+    start = time.perf_counter()
+    size = instance.num_nodes - (1 if instance.problem == "cvrp" else 0)
+    path = checkpoint or shipped(instance.problem, size)
+    policy, meta = load_policy(path, problem=instance.problem)
+    if meta["policy"] == "ptrnet" and how == "multistart":
+        how = "greedy"
+    device = default_device()
+    policy = policy.to(device)
+    batch = to_batch([instance], device)
+    factor = augment_factor if batch.coords is not None else 1
+    out = decode(policy, meta, batch, how, factor, seed=seed)
+    routes = routes_of(instance.problem, out.actions[0].cpu())
+    return make_solution(instance, routes, solver="neural", runtime=time.perf_counter() - start)
+
+
+def mean_and_gap(costs: np.ndarray, reference: float | None) -> tuple[float, float | None]:
+    """Mean cost and its percentage gap above ``reference`` (None without one)."""
+    mean = float(np.mean(costs))
+    return mean, (None if reference is None else 100.0 * (mean - reference) / reference)

@@ -11,7 +11,11 @@ from importlib.metadata import PackageNotFoundError, version
 from nco.data import (CVRPInstance, InstanceError, NcoError, Solution, SolutionError, SolverError, TSPInstance,
                       read_solution, write_solution)
 
+from nco.envs.registration import register_envs
+
 from .api import load, solve
+
+register_envs()  # nco/TSP-v0 and nco/CVRP-v0 for gymnasium.make
 
 try:
     __version__ = version("nco")

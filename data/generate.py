@@ -17,11 +17,17 @@ KOOL_VALIDATION_SEED = 4321
 
 
 def capacity_for(num_customers: int) -> int:
-    """The conventional capacity for a CVRP of ``num_customers`` (see :data:`CVRP_CAPACITY`)."""
-    if num_customers not in CVRP_CAPACITY:
-        raise InstanceError(f"no conventional capacity for {num_customers} customers; known sizes are "
-                            f"{sorted(CVRP_CAPACITY)} (pass capacity=... explicitly)", field="capacity")
-    return CVRP_CAPACITY[num_customers]
+    """The conventional capacity for a CVRP of ``num_customers`` (see :data:`CVRP_CAPACITY`).
+
+    Sizes between the published ones get the linear interpolation, rounded;
+    sizes outside the table get the nearest end's value.
+    """
+    if num_customers < 1:
+        raise InstanceError(f"expected at least 1 customer, got {num_customers}", field="num_customers")
+    if num_customers in CVRP_CAPACITY:
+        return CVRP_CAPACITY[num_customers]
+    sizes = sorted(CVRP_CAPACITY)
+    return int(round(float(np.interp(num_customers, sizes, [CVRP_CAPACITY[k] for k in sizes]))))
 
 
 def _points(rng: np.random.Generator, batch: int, n: int, distribution: str) -> np.ndarray:

@@ -167,10 +167,10 @@ class Reinforce(L.LightningModule):
             self.baseline_policy.load_state_dict(checkpoint["baseline_state"])
 
 
-DEFAULTS = {  # batch size and learning rate per policy, from the papers (AM: 512, POMO: 64)
+DEFAULTS = {  # batch size and learning rate per policy, as published (Kool 2019, Kwon 2020, Bello 2016)
     "am": {"batch_size": 512, "lr": 1e-4},
     "pomo": {"batch_size": 64, "lr": 1e-4},
-    "ptrnet": {"batch_size": 512, "lr": 1e-4},
+    "ptrnet": {"batch_size": 128, "lr": 1e-3},
 }
 
 
@@ -227,7 +227,7 @@ def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str
     if prior_device and prior_device != device:
         device = f"{prior_device}, then {device}"
     training = {"minutes": round(minutes, 2), "instances_seen": module.instances_seen, "device": device,
-                "baseline": module.hparams.baseline, "batch_size": module.hparams.batch_size,
+                "baseline": module.hparams.baseline, "batch_size": module.hparams.batch_size, "lr": module.hparams.lr,
                 "val_cost": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None}
     policy_path = save_policy(out / "policy.pt", module.policy, policy, problem, num_nodes,
                               module.hparams.policy_config, training)

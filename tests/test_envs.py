@@ -1,0 +1,92 @@
+"""Environments: Gymnasium's checker, random legal rollouts accepted by the kernels' checker."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from gymnasium.utils.env_checker import check_env
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import nco  # noqa: F401  (registers nco/*)
+from nco.data import CVRPInstance, TSPInstance, evaluate, random_cvrp, random_tsp
+from nco.envs import make_env
+from nco.envs.batch import from_instances
+from nco.neural import routes_of
+
+
+@pytest.mark.parametrize("env_id", ["nco/TSP-v0", "nco/CVRP-v0"])
+@pytest.mark.parametrize("n", [5, 20])
+def test_registered_envs_pass_the_gymnasium_checker(env_id, n):
+    check_env(gym.make(env_id, num_nodes=n).unwrapped, skip_render_check=True)
+
+
+def test_make_with_size_and_a_full_episode():
+    env = gym.make("nco/CVRP-v0", num_nodes=50)
+    obs, info = env.reset(seed=3)
+    assert obs["nodes"].shape == (51, 3) and env.observation_space.contains(obs)
+    rng, ret, done = np.random.default_rng(0), 0.0, False
+    while not done:
+        obs, reward, done, _, info = env.step(rng.choice(np.flatnonzero(info["action_mask"])))
+        ret += reward
+    assert ret < 0 and obs["current"] == 0 and not obs["mask"][1:].any()
+
+
+def test_illegal_action_is_a_flagged_no_op():
+    env = gym.make("nco/TSP-v0", num_nodes=6)
+    obs, _ = env.reset(seed=0)
+    obs, _, _, _, _ = env.step(2)
+    again, reward, done, _, info = env.step(2)
+    assert info["illegal_action"] and reward == 0.0 and not done
+    assert all(np.array_equal(obs[k], again[k]) for k in obs)
+
+
+@pytest.mark.parametrize("env_id", ["nco/TSP-v0", "nco/CVRP-v0"])
+def test_vector_env_autoresets_and_stays_in_its_spaces(env_id):
+    venv = gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point", num_nodes=8)
+    obs, info = venv.reset(seed=1)
+    rng, returns, ended = np.random.default_rng(1), np.zeros(3), 0
+    for _ in range(60):
+        acts = [rng.choice(np.flatnonzero(m)) if m.any() else 0 for m in info["action_mask"]]
+        obs, reward, term, trunc, info = venv.step(acts)
+        assert venv.observation_space.contains(obs)
+        returns += reward
+        ended += int(term.sum())
+    assert ended >= 6 and (returns < 0).all()
+
+
+def _random_rollout(problem, instances, starts, seed):
+    env = make_env(problem)
+    state = env.reset(from_instances(instances), starts)
+    gen = torch.Generator().manual_seed(seed)
+    actions = []
+    while not state.done:
+        probs = state.mask.float()
+        action = torch.multinomial(probs.view(-1, probs.shape[-1]), 1, generator=gen).view(probs.shape[:2])
+        actions.append(action)
+        state = env.step(state, action)
+    return torch.stack(actions, -1), state.length
+
+
+def _asymmetric(instance):
+    rng = np.random.default_rng(0)
+    distance = instance.distance * rng.uniform(1, 2, instance.distance.shape)
+    if instance.problem == "tsp":
+        return TSPInstance(distance=distance, coords=instance.coords)
+    return CVRPInstance(distance=distance, demand=instance.demand, capacity=instance.capacity, coords=instance.coords)
+
+
+@given(seed=st.integers(0, 10**6), n=st.integers(2, 25), problem=st.sampled_from(["tsp", "cvrp"]),
+       asymmetric=st.booleans())
+@settings(max_examples=40, deadline=None)
+def test_random_legal_actions_give_checked_solutions_with_the_same_cost(seed, n, problem, asymmetric):
+    make = random_tsp if problem == "tsp" else random_cvrp
+    kwargs = {} if problem == "tsp" else {"capacity": 15}
+    instances = make(n, batch=3, seed=seed, **kwargs)
+    if asymmetric:
+        instances = [_asymmetric(i) for i in instances]
+    actions, length = _random_rollout(problem, instances, starts=2, seed=seed)
+    for b, instance in enumerate(instances):
+        for s in range(2):
+            cost = evaluate(instance, routes_of(problem, actions[b, s]))
+            assert cost == pytest.approx(float(length[b, s]), rel=1e-5)

@@ -1,0 +1,96 @@
+"""Policies, decoding, policy files and the neural solver."""
+
+import numpy as np
+import pytest
+import torch
+
+import nco
+from nco.checkpoints import CheckpointError, load_policy, save_policy, shipped
+from nco.cli import main
+from nco.data import evaluate, random_cvrp, random_tsp, read_solution
+from nco.envs import make_env
+from nco.envs.batch import from_instances
+from nco.neural import decode, routes_of
+from nco.policies import make_policy
+from nco.policies.decoding import augment
+
+
+@pytest.mark.parametrize("problem, name", [("tsp", "am"), ("tsp", "pomo"), ("tsp", "ptrnet"), ("cvrp", "am"),
+                                           ("cvrp", "pomo")])
+@pytest.mark.parametrize("how", ["greedy", "sample", "multistart"])
+def test_every_decoding_gives_checked_solutions(problem, name, how):
+    if name == "ptrnet" and how == "multistart":
+        pytest.skip("the pointer network picks its own first city")
+    torch.manual_seed(0)
+    instances = random_tsp(12, batch=3, seed=1) if problem == "tsp" else random_cvrp(10, batch=3, seed=1)
+    policy = make_policy(name, problem).eval()
+    meta = {"problem": problem, "policy": name}
+    for factor in (1, 8):
+        out = decode(policy, meta, from_instances(instances), how, factor, samples=4)
+        for b, instance in enumerate(instances):
+            assert evaluate(instance, routes_of(problem, out.actions[b])) == pytest.approx(float(out.cost[b]), rel=1e-5)
+
+
+def test_augmentation_keeps_distances():
+    batch = from_instances(random_tsp(15, batch=2, seed=2))
+    aug = augment(batch, 8)
+    assert torch.allclose(torch.cdist(aug.coords, aug.coords), aug.dist, atol=1e-5)
+    assert aug.size == 16 and torch.equal(aug.coords[0], batch.coords[0])
+
+
+def test_policy_files_round_trip_and_refuse_the_wrong_problem(tmp_path):
+    policy = make_policy("pomo", "tsp").eval()
+    path = save_policy(tmp_path / "p.pt", policy, "pomo", "tsp", 20, training={"minutes": 1.0})
+    loaded, meta = load_policy(path)
+    batch = from_instances(random_tsp(20, batch=2, seed=3))
+    with torch.no_grad():
+        a = decode(policy, meta, batch, "multistart").cost
+        b = decode(loaded, meta, batch, "multistart").cost
+    assert torch.equal(a, b) and meta["training"]["minutes"] == 1.0
+    assert oct(path.stat().st_mode & 0o777) != "0o600"
+    with pytest.raises(CheckpointError, match="not for CVRP"):
+        load_policy(path, problem="cvrp")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_policy(bad)
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        load_policy(tmp_path / "missing.pt")
+
+
+def test_shipped_checkpoints_cover_the_issue_list():
+    for problem in ("tsp", "cvrp"):
+        for n in (20, 50, 100):
+            assert shipped(problem, n).name == f"{problem}-pomo-{n}.pt"
+    assert shipped("tsp", 70).name == "tsp-pomo-50.pt" and shipped("tsp", 500).name == "tsp-pomo-100.pt"
+    for name in ("am", "ptrnet"):
+        _, meta = load_policy(shipped("tsp", 20, name))
+        assert meta["policy"] == name and meta["training"]["instances_seen"] > 0
+
+
+def test_neural_solver_on_tsplib_writes_a_valid_tour(shared, tmp_path):
+    out = tmp_path / "t.tour"
+    assert main(["solve", str(shared / "tsplib/kroA100.tsp"), "--solver", "neural", "--out", str(out)]) == 0
+    routes, _ = read_solution(out)
+    assert sorted([0, *routes[0]]) == list(range(100))
+
+
+def test_neural_solver_beats_nearest_neighbour_on_cvrp():
+    instance = random_cvrp(50, seed=9)
+    assert nco.solve(instance, "neural").cost < nco.solve(instance, "nearest").cost
+
+
+def test_neural_solver_needs_coordinates():
+    instance = random_tsp(20, seed=0)
+    matrix_only = nco.TSPInstance(distance=instance.distance)
+    with pytest.raises(nco.InstanceError, match="coordinates"):
+        nco.solve(matrix_only, "neural")
+
+
+def test_eval_cli_and_a_foreign_checkpoint(tmp_path, capsys):
+    assert main(["eval", str(shipped("tsp", 20)), "--instances", "20", "--device", "cpu"]) == 0
+    assert "Concorde" in capsys.readouterr().out
+    foreign = tmp_path / "f.pt"
+    torch.save({"weights": torch.zeros(2)}, foreign)
+    assert main(["eval", str(foreign)]) == 2
+    assert "not an nco policy" in capsys.readouterr().err

@@ -13,14 +13,11 @@ from nco.data import InstanceError, read_instance
 from .checkpoints import load_policy
 from .envs.batch import Batch
 from .neural import decode, default_device, to_batch
+from .references import PUBLISHED_REFERENCE, PUBLISHED_SOLVER
 from .training import fixed_batch, slice_batch
 
 KOOL_TEST_SEED = 1234
 
-# Mean optimal (Concorde) or best-found (LKH3) cost on the 10,000 test instances, Kool et al. (2019), Table 1.
-PUBLISHED_REFERENCE = {("tsp", 20): 3.84, ("tsp", 50): 5.70, ("tsp", 100): 7.76,
-                       ("cvrp", 20): 6.14, ("cvrp", 50): 10.38, ("cvrp", 100): 15.65}
-PUBLISHED_SOLVER = {"tsp": "Concorde", "cvrp": "LKH3"}
 
 
 def test_batch(problem: str, num_nodes: int, count: int) -> Batch:

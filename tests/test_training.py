@@ -63,3 +63,18 @@ def test_two_minute_cli_training_then_eval(tmp_path):
     assert trained < 0.6 * random_policy_cost("tsp", 20)
     resumed = train("tsp", 20, max_minutes=0.2, out=tmp_path / "r", accelerator="cpu", resume=checkpoint)
     assert resumed["instances_seen"] > 0
+
+
+def test_yaml_config_feeds_nco_train_and_unknown_keys_are_named(tmp_path, capsys):
+    from nco.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("num_nodes: 10\nlearning_rate: 0.1\n")
+    assert main(["train", "tsp", "--config", str(bad)]) == 2
+    assert "learning_rate" in capsys.readouterr().err
+    good = tmp_path / "good.yaml"
+    good.write_text(f"num_nodes: 8\nmax_minutes: 0.05\naccelerator: cpu\nsteps_per_epoch: 3\nval_size: 50\n"
+                    f"out: {tmp_path / 'run'}\n")
+    assert main(["train", "tsp", "--config", str(good), "--batch-size", "8"]) == 0
+    _, meta = load_policy(tmp_path / "run" / "policy.pt")
+    assert meta["num_nodes"] == 8 and meta["training"]["batch_size"] == 8

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nco.data import InstanceError, read_instance
+from nco.data import InstanceError, evaluate, read_instance
 
 from .checkpoints import load_policy
 from .envs.batch import Batch
-from .neural import decode, default_device, to_batch
+from .neural import decode, default_device, routes_of, to_batch
 from .references import PUBLISHED_REFERENCE, PUBLISHED_SOLVER
 from .training import fixed_batch, slice_batch
 
@@ -35,8 +35,9 @@ def evaluate_policy(checkpoint: str, instances: int = 1000, how: str = "multista
     dev = torch.device(device) if device else default_device()
     policy = policy.to(dev)
     n = num_nodes or meta["num_nodes"]
-    if files:
-        batch = to_batch([read_instance(f) for f in files])
+    loaded = [read_instance(f) for f in files] if files else None
+    if loaded:
+        batch = to_batch(loaded)
         reference, source = None, None
     else:
         batch = test_batch(meta["problem"], n, instances)
@@ -47,7 +48,11 @@ def evaluate_policy(checkpoint: str, instances: int = 1000, how: str = "multista
     for start in range(0, batch.size, chunk):
         part = slice_batch(batch, start, start + chunk).to(dev)
         out = decode(policy, meta, part, how, augment_factor, samples)
-        costs.append(out.cost.float().cpu())
+        if loaded:  # files were scaled into the unit square: recompute on each instance's own matrix
+            costs.append(torch.tensor([evaluate(loaded[start + k], routes_of(meta["problem"], a.cpu()))
+                                       for k, a in enumerate(out.actions)]))
+        else:
+            costs.append(out.cost.float().cpu())
         seconds += out.seconds
     cost = torch.cat(costs).numpy()
     mean = float(np.mean(cost))
@@ -56,4 +61,4 @@ def evaluate_policy(checkpoint: str, instances: int = 1000, how: str = "multista
             "reference_source": source, "gap": None if reference is None else 100 * (mean - reference) / reference,
             "seconds": seconds, "per_second": batch.size / seconds if seconds else math.inf,
             "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU",
-            "full_test_set": not files and batch.size == 10_000}
+            "full_test_set": not loaded and batch.size == 10_000}

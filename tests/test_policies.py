@@ -94,3 +94,15 @@ def test_eval_cli_and_a_foreign_checkpoint(tmp_path, capsys):
     torch.save({"weights": torch.zeros(2)}, foreign)
     assert main(["eval", str(foreign)]) == 2
     assert "not an nco policy" in capsys.readouterr().err
+
+
+def test_eval_on_instance_files(shared, capsys):
+    files = [str(shared / f"tsplib/{name}.tsp") for name in ("kroA100", "kroB100", "kroC100")]
+    assert main(["eval", str(shipped("tsp", 100)), "--file", *files, "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "3 instances" in out and "Concorde" not in out  # no published reference for files
+    # the mean is in the files' own units (TSPLIB kroX100 optima are about 21,000), not the unit square
+    from nco.evaluation import evaluate_policy
+
+    result = evaluate_policy(str(shipped("tsp", 100)), files=files, device="cpu")
+    assert result["instances"] == 3 and 20_000 < result["mean_cost"] < 40_000

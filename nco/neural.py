@@ -12,12 +12,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
-from nco.data import Instance, InstanceError, Solution, SolverError, make_solution, tour_to_routes
+from nco.data import (Instance, InstanceError, Solution, SolverError, from_sequence, make_solution,
+                      tour_to_routes)
 from nco.envs import make_env
-from nco.envs.batch import Batch
+from nco.envs.batch import Batch, from_instances
 
 from .checkpoints import load_policy, shipped
 from .policies.decoding import augment, best_of, rollout
@@ -75,8 +75,6 @@ def decode(policy, meta: dict, batch: Batch, how: str = "multistart", augment_fa
 
 def to_batch(instances: list[Instance], device: torch.device | str = "cpu") -> Batch:
     """Instances as a batch in the unit square (see the module docstring); all of one problem and size."""
-    from nco.envs.batch import from_instances
-
     if any(i.coords is None for i in instances):
         raise InstanceError("the shipped policies read node coordinates; this instance has only a matrix "
                             "(use a classical solver)", field="coords")
@@ -91,21 +89,9 @@ def to_batch(instances: list[Instance], device: torch.device | str = "cpu") -> B
 
 
 def routes_of(problem: str, actions: torch.Tensor) -> tuple[tuple[int, ...], ...]:
-    """The routes of one decoded action sequence."""
+    """The routes of one decoded action sequence (a tour for the TSP, depot-separated routes for CVRP)."""
     seq = actions.tolist()
-    if problem == "tsp":
-        return tour_to_routes(seq)
-    routes, current = [], []
-    for node in seq:
-        if node == 0:
-            if current:
-                routes.append(tuple(current))
-            current = []
-        else:
-            current.append(node)
-    if current:
-        routes.append(tuple(current))
-    return tuple(routes)
+    return tour_to_routes(seq) if problem == "tsp" else from_sequence(seq)
 
 
 def solve_neural(instance: Instance, time_limit: float = 10.0, seed: int = 0, initial: Solution | None = None,
@@ -128,9 +114,3 @@ def solve_neural(instance: Instance, time_limit: float = 10.0, seed: int = 0, in
     out = decode(policy, meta, batch, how, factor, seed=seed)
     routes = routes_of(instance.problem, out.actions[0].cpu())
     return make_solution(instance, routes, solver="neural", runtime=time.perf_counter() - start)
-
-
-def mean_and_gap(costs: np.ndarray, reference: float | None) -> tuple[float, float | None]:
-    """Mean cost and its percentage gap above ``reference`` (None without one)."""
-    mean = float(np.mean(costs))
-    return mean, (None if reference is None else 100.0 * (mean - reference) / reference)

@@ -1,6 +1,5 @@
 """Policies, decoding, policy files and the neural solver."""
 
-import numpy as np
 import pytest
 import torch
 
@@ -8,7 +7,6 @@ import nco
 from nco.checkpoints import CheckpointError, load_policy, save_policy, shipped
 from nco.cli import main
 from nco.data import evaluate, random_cvrp, random_tsp, read_solution
-from nco.envs import make_env
 from nco.envs.batch import from_instances
 from nco.neural import decode, routes_of
 from nco.policies import make_policy

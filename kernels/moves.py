@@ -117,20 +117,43 @@ def state_sequence(R, L):
 
 
 # ----------------------------------------------------------------------------- deltas
-# Each returns the cost change of a move, or +inf when it breaks capacity or is a no-op.
+# Each returns the cost change of a move, or +inf when it is a no-op or, with hard
+# capacities, overloads a route. With ``penalty >= 0`` capacity is soft: each unit
+# of load above capacity costs ``penalty`` (the infeasible search of HGS).
 
 
 @njit(cache=True)
-def delta_relocate(d, capacity, R, L, cl, r, i, k, s, p):
+def load_cost(load, capacity, penalty):
+    """What a route's load adds to the objective: 0 or inf (hard, ``penalty < 0``), else the penalised excess."""
+    excess = load - capacity
+    if excess <= 0:
+        return 0.0
+    if penalty < 0:
+        return np.inf
+    return penalty * excess
+
+
+@njit(cache=True)
+def _load_delta(capacity, penalty, old_r, new_r, old_s, new_s):
+    return (load_cost(new_r, capacity, penalty) + load_cost(new_s, capacity, penalty)
+            - load_cost(old_r, capacity, penalty) - load_cost(old_s, capacity, penalty))
+
+
+@njit(cache=True)
+def delta_relocate(d, capacity, R, L, cl, r, i, k, s, p, penalty=-1.0):
     """Move the segment ``R[r, i:i+k]`` (k customers) to just after position ``p`` of route ``s``."""
     if k < 1 or i < 1 or i + k - 1 > L[r] or p < 0 or p > L[s]:
         return np.inf
+    extra = 0.0
     if r == s:
         if p >= i - 1 and p <= i + k - 1:
             return np.inf
     else:
         seg_load = cl[r, i + k - 1] - cl[r, i - 1]
-        if cl[s, L[s] + 1] + seg_load > capacity:
+        load_r = cl[r, L[r] + 1]
+        load_s = cl[s, L[s] + 1]
+        extra = _load_delta(capacity, penalty, load_r, load_r - seg_load, load_s, load_s + seg_load)
+        if extra == np.inf:
             return np.inf
     a = R[r, i - 1]
     first = R[r, i]
@@ -138,20 +161,23 @@ def delta_relocate(d, capacity, R, L, cl, r, i, k, s, p):
     b = R[r, i + k]
     x = R[s, p]
     y = R[s, p + 1]
-    return d[a, b] - d[a, first] - d[last, b] + d[x, first] + d[last, y] - d[x, y]
+    return d[a, b] - d[a, first] - d[last, b] + d[x, first] + d[last, y] - d[x, y] + extra
 
 
 @njit(cache=True)
-def delta_swap(d, demand, capacity, R, L, cl, r, i, s, j):
+def delta_swap(d, demand, capacity, R, L, cl, r, i, s, j, penalty=-1.0):
     """Exchange the customers at ``(r, i)`` and ``(s, j)``."""
     if i < 1 or j < 1 or i > L[r] or j > L[s] or (r == s and i == j):
         return np.inf
     u = R[r, i]
     v = R[s, j]
+    extra = 0.0
     if r != s:
-        if cl[r, L[r] + 1] - demand[u] + demand[v] > capacity:
-            return np.inf
-        if cl[s, L[s] + 1] - demand[v] + demand[u] > capacity:
+        load_r = cl[r, L[r] + 1]
+        load_s = cl[s, L[s] + 1]
+        extra = _load_delta(capacity, penalty, load_r, load_r - demand[u] + demand[v],
+                            load_s, load_s - demand[v] + demand[u])
+        if extra == np.inf:
             return np.inf
     elif j == i + 1 or i == j + 1:
         if i > j:  # make (u, v) the consecutive pair in route order
@@ -165,7 +191,7 @@ def delta_swap(d, demand, capacity, R, L, cl, r, i, s, j):
     pv = R[s, j - 1]
     nv = R[s, j + 1]
     return (d[pu, v] + d[v, nu] + d[pv, u] + d[u, nv]
-            - d[pu, u] - d[u, nu] - d[pv, v] - d[v, nv])
+            - d[pu, u] - d[u, nu] - d[pv, v] - d[v, nv]) + extra
 
 
 @njit(cache=True)
@@ -183,7 +209,7 @@ def delta_two_opt(d, R, L, cf, cb, r, i, j):
 
 
 @njit(cache=True)
-def delta_two_opt_star(d, capacity, R, L, cl, r, i, s, j):
+def delta_two_opt_star(d, capacity, R, L, cl, r, i, s, j, penalty=-1.0):
     """Swap tails: route r keeps ``..R[r,i]`` then takes ``R[s,j+1..]``, and vice versa."""
     if r == s or i < 0 or j < 0 or i > L[r] or j > L[s]:
         return np.inf
@@ -191,13 +217,14 @@ def delta_two_opt_star(d, capacity, R, L, cl, r, i, s, j):
         return np.inf
     load_r = cl[r, L[r] + 1]
     load_s = cl[s, L[s] + 1]
-    if cl[r, i] + load_s - cl[s, j] > capacity or cl[s, j] + load_r - cl[r, i] > capacity:
+    extra = _load_delta(capacity, penalty, load_r, cl[r, i] + load_s - cl[s, j], load_s, cl[s, j] + load_r - cl[r, i])
+    if extra == np.inf:
         return np.inf
     a = R[r, i]
     b = R[r, i + 1]
     x = R[s, j]
     y = R[s, j + 1]
-    return d[a, y] + d[x, b] - d[a, b] - d[x, y]
+    return d[a, y] + d[x, b] - d[a, b] - d[x, y] + extra
 
 
 # ----------------------------------------------------------------------------- apply
@@ -270,7 +297,7 @@ def apply_two_opt_star(d, demand, R, L, rt, ps, cf, cb, cl, r, i, s, j):
 
 
 @njit(cache=True)
-def _improve_pair(d, demand, capacity, R, L, rt, ps, cf, cb, cl, u, v, eps):
+def _improve_pair(d, demand, capacity, R, L, rt, ps, cf, cb, cl, u, v, eps, penalty):
     """Apply the first improving move that makes ``u`` and ``v`` adjacent; return its delta (0 if none)."""
     r = rt[u]
     i = ps[u]
@@ -281,11 +308,11 @@ def _improve_pair(d, demand, capacity, R, L, rt, ps, cf, cb, cl, u, v, eps):
         if i + k - 1 > L[r]:
             break
         for p in (j, j - 1):
-            delta = delta_relocate(d, capacity, R, L, cl, r, i, k, s, p)
+            delta = delta_relocate(d, capacity, R, L, cl, r, i, k, s, p, penalty)
             if delta < -eps:
                 apply_relocate(d, demand, R, L, rt, ps, cf, cb, cl, r, i, k, s, p)
                 return delta
-    delta = delta_swap(d, demand, capacity, R, L, cl, r, i, s, j)
+    delta = delta_swap(d, demand, capacity, R, L, cl, r, i, s, j, penalty)
     if delta < -eps:
         apply_swap(d, demand, R, L, rt, ps, cf, cb, cl, r, i, s, j)
         return delta
@@ -299,7 +326,7 @@ def _improve_pair(d, demand, capacity, R, L, rt, ps, cf, cb, cl, u, v, eps):
                 return delta
     else:
         for a, b in ((i, j - 1), (i - 1, j)):
-            delta = delta_two_opt_star(d, capacity, R, L, cl, r, a, s, b)
+            delta = delta_two_opt_star(d, capacity, R, L, cl, r, a, s, b, penalty)
             if delta < -eps:
                 apply_two_opt_star(d, demand, R, L, rt, ps, cf, cb, cl, r, a, s, b)
                 return delta
@@ -307,14 +334,14 @@ def _improve_pair(d, demand, capacity, R, L, rt, ps, cf, cb, cl, u, v, eps):
 
 
 @njit(cache=True)
-def _to_empty_route(d, demand, capacity, R, L, rt, ps, cf, cb, cl, u, eps):
+def _to_empty_route(d, demand, capacity, R, L, rt, ps, cf, cb, cl, u, eps, penalty):
     """Move ``u`` alone into an empty route when that pays off."""
     r = rt[u]
     if L[r] < 2:
         return 0.0
     for e in range(L.shape[0]):
         if L[e] == 0:
-            delta = delta_relocate(d, capacity, R, L, cl, r, ps[u], 1, e, 0)
+            delta = delta_relocate(d, capacity, R, L, cl, r, ps[u], 1, e, 0, penalty)
             if delta < -eps:
                 apply_relocate(d, demand, R, L, rt, ps, cf, cb, cl, r, ps[u], 1, e, 0)
                 return delta
@@ -323,31 +350,51 @@ def _to_empty_route(d, demand, capacity, R, L, rt, ps, cf, cb, cl, u, eps):
 
 
 @njit(cache=True)
-def search_pass(d, demand, capacity, neigh, order, R, L, rt, ps, cf, cb, cl, eps):
+def search_pass(d, demand, capacity, neigh, order, R, L, rt, ps, cf, cb, cl, eps, penalty):
     """One pass over the customers in ``order``; returns ``(moves applied, total delta)``."""
     moves = 0
     total = 0.0
     for idx in range(order.shape[0]):
         u = order[idx]
         for t in range(neigh.shape[1]):
-            delta = _improve_pair(d, demand, capacity, R, L, rt, ps, cf, cb, cl, u, neigh[u, t], eps)
+            delta = _improve_pair(d, demand, capacity, R, L, rt, ps, cf, cb, cl, u, neigh[u, t], eps, penalty)
             if delta < 0.0:
                 moves += 1
                 total += delta
-        delta = _to_empty_route(d, demand, capacity, R, L, rt, ps, cf, cb, cl, u, eps)
+        delta = _to_empty_route(d, demand, capacity, R, L, rt, ps, cf, cb, cl, u, eps, penalty)
         if delta < 0.0:
             moves += 1
             total += delta
     return moves, total
 
 
+@njit(cache=True)
+def penalised_excess(demand, capacity, seq, penalty):
+    """Sum over routes of the penalised load above capacity (0 with hard capacities)."""
+    if penalty < 0:
+        return 0.0
+    total = 0.0
+    load = 0
+    for i in range(1, seq.shape[0]):
+        if seq[i] == 0:
+            total += penalty * max(0, load - capacity)
+            load = 0
+        else:
+            load += demand[seq[i]]
+    return total
+
+
 def local_search(dist: np.ndarray, demand: np.ndarray, capacity: int, seq: np.ndarray,
                  neighbours: np.ndarray, seed: int = 0, deadline: float | None = None,
-                 spare_routes: int = 1) -> tuple[float, np.ndarray]:
+                 spare_routes: int | None = None, penalty: float = -1.0) -> tuple[float, np.ndarray]:
     """Improve the giant sequence ``seq`` to a local optimum (or until ``deadline``, a ``time.perf_counter`` value).
 
-    Returns ``(cost, sequence)``; the cost is the start cost plus the applied
-    deltas, which the checker recomputes independently.
+    ``spare_routes`` empty routes are kept for moves that open a route (by
+    default enough for every customer to have its own, so opening one is always
+    possible). ``penalty < 0`` keeps capacities hard (``seq`` must be feasible); otherwise
+    loads above capacity cost ``penalty`` per unit and ``seq`` may overload
+    routes. Returns ``(cost, sequence)``; the cost (distance plus penalties) is
+    the start cost plus the applied deltas, which the checker recomputes.
     """
     d = np.array(dist, dtype=np.float64)
     np.fill_diagonal(d, 0.0)  # an emptied route costs d[0, 0]; ATSP files put "infinity" there
@@ -355,13 +402,16 @@ def local_search(dist: np.ndarray, demand: np.ndarray, capacity: int, seq: np.nd
     seq = np.asarray(seq, dtype=np.int64)
     # Moves below eps are rounding noise of the prefix sums, not improvements.
     eps = 1e-9 * max(1.0, float(np.mean(d)))
+    if spare_routes is None:
+        spare_routes = max(1, int((seq > 0).sum()) - int((seq[1:] == 0).sum()))
     R, L, rt, ps, cf, cb, cl = build_state(d, demand, seq, spare_routes)
     rng = np.random.default_rng(seed)
     customers = np.unique(seq[seq > 0])
-    cost = sequence_cost(d, seq)
+    cost = sequence_cost(d, seq) + penalised_excess(demand, int(capacity), seq, penalty)
     while deadline is None or time.perf_counter() < deadline:
         order = rng.permutation(customers)
-        moves, total = search_pass(d, demand, int(capacity), neighbours, order, R, L, rt, ps, cf, cb, cl, eps)
+        moves, total = search_pass(d, demand, int(capacity), neighbours, order, R, L, rt, ps, cf, cb, cl, eps,
+                                   float(penalty))
         cost += total
         if moves == 0:
             break

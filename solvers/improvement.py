@@ -25,7 +25,7 @@ def local_search(instance: Instance, time_limit: float = 10.0, seed: int = 0,
     dist, demand, capacity = kernel_arrays(instance)
     clock.record(kernels.sequence_cost(dist, seq))
     neighbours = kernels.neighbour_lists(dist, NEIGHBOURS)
-    spare = 0 if instance.problem == "tsp" else 1
+    spare = 0 if instance.problem == "tsp" else None  # None: a route can always be opened
     _, seq = kernels.local_search(dist, demand, capacity, seq, neighbours, seed=seed,
                                   deadline=clock.deadline, spare_routes=spare)
     return clock.finish(instance, from_sequence(seq), "ls")

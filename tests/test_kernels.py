@@ -123,16 +123,33 @@ def test_neighbour_lists_are_the_nearest(seed, n, k):
         assert list(nb[i]) == [j for _, j in others[: min(k, n - 2)]]
 
 
-@pytest.mark.parametrize("symmetric", [True, False])
-@given(seed=st.integers(0, 10**6), n=st.integers(4, 11))
-@SETTINGS
-def test_move_deltas_and_applications_match_python(symmetric, seed, n):
+def penalised(d, demand, cap, penalty, routes):
+    """Distance plus, with soft capacities, ``penalty`` per unit of load above capacity."""
+    if penalty < 0:
+        return ref.routes_cost(d, routes)
+    excess = sum(max(0, sum(demand[c] for c in r) - cap) for r in routes)
+    return ref.routes_cost(d, routes) + penalty * excess
+
+
+def soft_case(seed, n, symmetric, penalty):
+    """With soft capacities, routes are cut for a larger vehicle so that some start overloaded."""
     rng, d, demand, cap = random_case(seed, n, symmetric)
     routes = random_routes(rng, demand, cap)
+    if penalty >= 0:
+        cap = max(int(demand.max()), cap // 2)
+    return rng, d, demand, cap, routes
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("penalty", [-1.0, 0.7])
+@given(seed=st.integers(0, 10**6), n=st.integers(4, 11))
+@SETTINGS
+def test_move_deltas_and_applications_match_python(symmetric, penalty, seed, n):
+    rng, d, demand, cap, routes = soft_case(seed, n, symmetric, penalty)
     R, L, rt, ps, cf, cb, cl = lsk.build_state(d, demand, seq_of(routes), 1)
+    assert [list(R[r, 1:L[r] + 1]) for r in range(len(L) - 1)] == routes
     routes = routes + [[]]  # the spare empty route
-    assert [list(R[r, 1:L[r] + 1]) for r in range(len(L))] == routes
-    before = ref.routes_cost(d, routes)
+    before = penalised(d, demand, cap, penalty, routes)
     m = len(routes)
     for _ in range(40):
         move = rng.integers(4)
@@ -140,11 +157,11 @@ def test_move_deltas_and_applications_match_python(symmetric, seed, n):
         i, j = int(rng.integers(0, L[r] + 2)), int(rng.integers(0, L[s] + 2))
         k = int(rng.integers(1, 4))
         if move == lsk.RELOCATE:
-            delta = lsk.delta_relocate(d, cap, R, L, cl, r, i, k, s, j)
+            delta = lsk.delta_relocate(d, cap, R, L, cl, r, i, k, s, j, penalty)
             valid = 1 <= i and i + k - 1 <= L[r] and 0 <= j <= L[s] and not (r == s and i - 1 <= j <= i + k - 1)
             after = ref.relocate(routes, r, i, k, s, j) if valid else None
         elif move == lsk.SWAP:
-            delta = lsk.delta_swap(d, demand, cap, R, L, cl, r, i, s, j)
+            delta = lsk.delta_swap(d, demand, cap, R, L, cl, r, i, s, j, penalty)
             valid = 1 <= i <= L[r] and 1 <= j <= L[s] and (r, i) != (s, j)
             after = ref.swap(routes, r, i, s, j) if valid else None
         elif move == lsk.TWO_OPT:
@@ -152,32 +169,33 @@ def test_move_deltas_and_applications_match_python(symmetric, seed, n):
             valid = i + 1 < j <= L[r]
             after = ref.two_opt(routes, r, i, j) if valid else None
         else:
-            delta = lsk.delta_two_opt_star(d, cap, R, L, cl, r, i, s, j)
+            delta = lsk.delta_two_opt_star(d, cap, R, L, cl, r, i, s, j, penalty)
             valid = r != s and i <= L[r] and j <= L[s] and (i, j) not in ((0, 0), (L[r], L[s]))
             after = ref.two_opt_star(routes, r, i, s, j) if valid else None
-        if after is None or not ref.feasible(demand, cap, after):
+        if after is None or (penalty < 0 and not ref.feasible(demand, cap, after)):
             assert delta == np.inf
             continue
-        assert np.isclose(delta, ref.routes_cost(d, after) - before)
+        assert np.isclose(delta, penalised(d, demand, cap, penalty, after) - before)
 
 
 @pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("penalty", [-1.0, 0.7])
 @given(seed=st.integers(0, 10**6), n=st.integers(4, 10))
 @settings(max_examples=25, deadline=None)
-def test_local_search_reaches_a_local_optimum(symmetric, seed, n):
-    rng, d, demand, cap = random_case(seed, n, symmetric)
-    routes = random_routes(rng, demand, cap)
+def test_local_search_reaches_a_local_optimum(symmetric, penalty, seed, n):
+    rng, d, demand, cap, routes = soft_case(seed, n, symmetric, penalty)
     neighbours = kernels.neighbour_lists(d, n)  # full neighbourhoods: every move is tried
-    cost, seq = kernels.local_search(d, demand, cap, seq_of(routes), neighbours, seed=seed)
-    code, _, checked = kernels.check_sequence(d, demand, cap, -1, seq)
-    assert code == checker.OK
-    assert np.isclose(cost, checked) and checked <= ref.routes_cost(d, routes) + 1e-9
+    cost, seq = kernels.local_search(d, demand, cap, seq_of(routes), neighbours, seed=seed, penalty=penalty)
     best = [[int(c) for c in r] for r in np.split(seq, np.flatnonzero(seq == 0)) if len(r) > 1]
     best = [[c for c in r if c] for r in best]
-    assert not _improving_move_exists(d, demand, cap, best, checked)
+    code, _, _ = kernels.check_sequence(d, demand, cap if penalty < 0 else 10**9, -1, seq)
+    assert code == checker.OK  # every customer once; capacity held when it is hard
+    checked = penalised(d, demand, cap, penalty, best)
+    assert np.isclose(cost, checked) and checked <= penalised(d, demand, cap, penalty, routes) + 1e-9
+    assert not _improving_move_exists(d, demand, cap, best, checked, penalty)
 
 
-def _improving_move_exists(d, demand, cap, routes, cost):
+def _improving_move_exists(d, demand, cap, routes, cost, penalty=-1.0):
     """Brute force over the neighbourhood the kernel searches (with full neighbour lists)."""
     m = len(routes)
     candidates = []
@@ -207,6 +225,8 @@ def _improving_move_exists(d, demand, cap, routes, cost):
                     for j in range(len(routes[s]) + 1):
                         if (i, j) not in ((0, 0), (lr, len(routes[s]))):
                             candidates.append(ref.two_opt_star(routes, r, i, s, j))
+    if penalty >= 0:
+        return any(penalised(d, demand, cap, penalty, c) < cost - 1e-6 for c in candidates)
     return any(ref.feasible(demand, cap, c) and ref.routes_cost(d, c) < cost - 1e-6 for c in candidates)
 
 

@@ -11,6 +11,7 @@ from typing import Callable
 from nco.data import Solution, SolverError
 
 from .constructive import nearest_neighbour, savings
+from .genetic import genetic
 from .improvement import local_search
 from .ortools_routing import ortools
 
@@ -21,6 +22,7 @@ SOLVERS: dict[str, SolverFn] = {
     "savings": savings,
     "ls": local_search,
     "ortools": ortools,
+    "ga": genetic,
 }
 
 
@@ -32,4 +34,4 @@ def get_solver(name: str) -> SolverFn:
         raise SolverError(f"unknown solver {name!r}; expected one of neural, {', '.join(SOLVERS)}") from None
 
 
-__all__ = ["SOLVERS", "get_solver", "nearest_neighbour", "savings", "local_search", "ortools"]
+__all__ = ["SOLVERS", "get_solver", "nearest_neighbour", "savings", "local_search", "ortools", "genetic"]

@@ -87,3 +87,34 @@ def test_unknown_solver_lists_the_known_ones():
 def test_solve_rejects_non_instances():
     with pytest.raises(nco.InstanceError):
         nco.solve({"distance": [[0]]}, "savings")
+
+
+def test_genetic_search_is_deterministic_for_a_seed_under_an_iteration_limit():
+    from nco.solvers.genetic import genetic
+
+    instance = random_cvrp(40, seed=11)
+    a = genetic(instance, time_limit=60, seed=5, max_iterations=150)
+    b = genetic(instance, time_limit=60, seed=5, max_iterations=150)
+    assert a.routes == b.routes and a.cost == b.cost == evaluate(instance, a.routes)
+    assert a.cost <= nco.solve(instance, "savings").cost
+
+
+def test_genetic_first_population_holds_the_seed_solutions():
+    from nco.solvers.genetic import GeneticSearch, Params
+    from nco.solvers.common import Clock
+    from nco.data import to_sequence
+
+    instance = random_cvrp(30, seed=12)
+    seeds = [nco.solve(instance, name) for name in ("savings", "nearest")]
+    search = GeneticSearch(instance, seed=0, params=Params(mu=5, lam=20))  # 4 mu + 2 seeds fit: no trimming yet
+    search.initial_population([to_sequence(s.routes) for s in seeds], Clock(30.0), deadline=None)
+    members = [tuple(ind.seq) for ind in search.feasible_pop.members]
+    assert all(tuple(to_sequence(s.routes)) in members for s in seeds)
+    assert search.best.distance <= min(s.cost for s in seeds)
+
+
+def test_genetic_search_on_x_beats_local_search(shared):
+    instance = nco.load(shared / "cvrplib/X/X-n101-k25.vrp")
+    ga = nco.solve(instance, "ga", time_limit=3)
+    assert ga.cost < nco.solve(instance, "ls").cost and ga.runtime <= 3 * 1.05
+    assert [c for _, c in ga.history] == sorted([c for _, c in ga.history], reverse=True)

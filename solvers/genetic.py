@@ -1,0 +1,265 @@
+"""A hybrid genetic search in the spirit of Vidal's HGS (2012, 2022).
+
+Chromosomes are giant tours cut by Split; every child is educated by the
+local search of ``nco.kernels`` on granular neighbourhoods. Capacity is soft
+during the search: routes may be overloaded at a penalty per unit that adapts
+so that about 20% of the educated children are feasible; infeasible children
+are half the time repaired with a ten times higher penalty. Two
+subpopulations (feasible, infeasible) keep ``mu`` to ``mu + lambda``
+individuals, ranked by biased fitness (cost rank plus diversity rank, the
+diversity being the broken-pairs distance to the closest others). After many
+iterations without improvement the population restarts, keeping the best.
+For the TSP the chromosome is the tour itself and capacity never binds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nco import kernels
+from nco.data import Instance, Solution, from_sequence, to_sequence
+from nco.kernels.genetic import broken_pairs, neighbours_in_routes, order_crossover
+
+from .common import Clock, check_time_limit, initial_sequence, kernel_arrays
+
+
+@dataclass
+class Params:
+    """HGS-2022 defaults, scaled for minute-long runs."""
+
+    mu: int = 25
+    lam: int = 40
+    n_elite: int = 4
+    n_close: int = 5
+    granular: int = 20
+    target_feasible: float = 0.2
+    restart_after: int = 5000
+    repair_probability: float = 0.5
+
+
+@dataclass
+class Individual:
+    """A giant tour, its routes (giant sequence) and its costs."""
+
+    giant: np.ndarray
+    seq: np.ndarray
+    distance: float
+    excess: int
+    succ: np.ndarray = field(repr=False)
+    pred: np.ndarray = field(repr=False)
+
+    def penalised(self, penalty: float) -> float:
+        """Distance plus ``penalty`` per unit of overload."""
+        return self.distance + penalty * self.excess
+
+    @property
+    def feasible(self) -> bool:
+        """No route above capacity."""
+        return self.excess == 0
+
+
+class Subpopulation:
+    """Individuals of one kind (feasible or not) with their broken-pairs distances cached."""
+
+    def __init__(self, symmetric: bool):
+        self.members: list[Individual] = []
+        self.dist = np.zeros((0, 0))
+        self.symmetric = symmetric
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def add(self, ind: Individual) -> None:
+        """Append ``ind`` and its distances to every member."""
+        row = np.array([broken_pairs(ind.succ, ind.pred, m.succ, m.pred, self.symmetric) for m in self.members])
+        size = len(self.members)
+        grown = np.zeros((size + 1, size + 1))
+        grown[:size, :size] = self.dist
+        grown[size, :size] = row
+        grown[:size, size] = row
+        self.dist = grown
+        self.members.append(ind)
+
+    def remove(self, index: int) -> None:
+        """Drop member ``index``."""
+        self.members.pop(index)
+        self.dist = np.delete(np.delete(self.dist, index, 0), index, 1)
+
+    def biased_fitness(self, penalty: float, n_close: int, n_elite: int) -> np.ndarray:
+        """Cost rank plus (1 - elite share) times diversity rank, scaled to [0, 1]; lower is better."""
+        size = len(self.members)
+        if size == 1:
+            return np.zeros(1)
+        dist = self.dist + np.diag(np.full(size, np.inf))
+        close = min(n_close, size - 1)
+        diversity = np.sort(dist, 1)[:, :close].mean(1)
+        costs = [ind.penalised(penalty) for ind in self.members]
+        cost_rank = np.argsort(np.argsort(costs, kind="stable"), kind="stable")
+        div_rank = np.argsort(np.argsort(-diversity, kind="stable"), kind="stable")
+        return (cost_rank + (1 - min(n_elite, size) / size) * div_rank) / (size - 1)
+
+    def worst(self, penalty: float, n_close: int, n_elite: int) -> int:
+        """The member to drop: a clone of a no-worse member first, else the worst biased fitness."""
+        costs = np.array([ind.penalised(penalty) for ind in self.members])
+        clones = (self.dist == 0) & (costs[None, :] <= costs[:, None])
+        np.fill_diagonal(clones, False)
+        has_clone = np.flatnonzero(clones.any(1))
+        if has_clone.size:
+            return int(has_clone[np.argmax(costs[has_clone])])
+        return int(np.argmax(self.biased_fitness(penalty, n_close, n_elite)))
+
+
+class GeneticSearch:
+    """One run of the genetic search on one instance (see the module docstring)."""
+
+    def __init__(self, instance: Instance, seed: int, params: Params):
+        self.instance = instance
+        self.params = params
+        self.rng = np.random.default_rng(seed)
+        self.dist, self.demand, self.capacity = kernel_arrays(instance)
+        self.tsp = instance.problem == "tsp"
+        self.n = instance.num_nodes
+        self.neighbours = kernels.neighbour_lists(self.dist, params.granular)
+        spread = float(np.max(self.dist)) / max(1.0, float(np.max(self.demand)))
+        self.penalty = -1.0 if self.tsp else float(np.clip(spread, 0.1, 1000.0))
+        self.feasible_pop = Subpopulation(instance.symmetric)
+        self.infeasible_pop = Subpopulation(instance.symmetric)
+        self.recent_feasible: list[bool] = []
+        self.best: Individual | None = None
+
+    # -- individuals -----------------------------------------------------------------------------
+    def _make(self, seq: np.ndarray) -> Individual:
+        seq = np.asarray(seq, dtype=np.int64)
+        giant = seq[seq > 0].copy()
+        excess = 0
+        load = 0
+        for node in seq[1:]:
+            if node == 0:
+                excess += max(0, load - self.capacity)
+                load = 0
+            else:
+                load += int(self.demand[node])
+        succ, pred = neighbours_in_routes(seq, self.n)
+        return Individual(giant, seq, kernels.sequence_cost(self.dist, seq), 0 if self.tsp else excess, succ, pred)
+
+    def _routes_of(self, giant: np.ndarray, penalty: float) -> np.ndarray:
+        if self.tsp:
+            return np.concatenate(([0], giant, [0])).astype(np.int64)
+        return kernels.split(self.dist, self.demand, self.capacity, giant, penalty)[1]
+
+    def _educate(self, seq: np.ndarray, penalty: float, deadline: float) -> Individual:
+        spare = 0 if self.tsp else None
+        _, seq = kernels.local_search(self.dist, self.demand, self.capacity, seq, self.neighbours,
+                                      seed=int(self.rng.integers(2**31)), deadline=deadline, spare_routes=spare,
+                                      penalty=penalty)
+        return self._make(seq)
+
+    def _child(self, giant: np.ndarray, deadline: float) -> None:
+        child = self._educate(self._routes_of(giant, self.penalty), self.penalty, deadline)
+        self.recent_feasible.append(child.feasible)
+        self.add(child)
+        if not child.feasible and self.rng.random() < self.params.repair_probability:
+            repaired = self._educate(child.seq, 10 * self.penalty, deadline)
+            if repaired.feasible:
+                self.add(repaired)
+
+    # -- population ------------------------------------------------------------------------------
+    def add(self, ind: Individual) -> None:
+        """Insert ``ind`` into its subpopulation (survivor selection when it is full)."""
+        if ind.feasible and (self.best is None or ind.distance < self.best.distance - 1e-9):
+            self.best = ind
+        pop = self.feasible_pop if ind.feasible else self.infeasible_pop
+        pop.add(ind)
+        p = self.params
+        if len(pop) > p.mu + p.lam:
+            while len(pop) > p.mu:
+                pop.remove(pop.worst(self.penalty, p.n_close, p.n_elite))
+
+    def _tournament(self) -> Individual:
+        p = self.params
+        pops = [pop for pop in (self.feasible_pop, self.infeasible_pop) if len(pop)]
+        sizes = np.array([len(pop) for pop in pops])
+        picks = []
+        for _ in range(2):
+            k = int(self.rng.integers(sizes.sum()))
+            which = int(np.searchsorted(np.cumsum(sizes), k, side="right"))
+            picks.append((which, k - int(sizes[:which].sum())))
+        # Each candidate is ranked within its own subpopulation, as in HGS.
+        scores = [pops[w].biased_fitness(self.penalty, p.n_close, p.n_elite)[i] for w, i in picks]
+        w, i = picks[0] if scores[0] <= scores[1] else picks[1]
+        return pops[w].members[i]
+
+    def _adapt_penalty(self) -> None:
+        share = float(np.mean(self.recent_feasible))
+        target = self.params.target_feasible
+        if share < target - 0.05:
+            self.penalty = min(1e5, self.penalty * 1.2)
+        elif share > target + 0.05:
+            self.penalty = max(0.1, self.penalty * 0.85)
+        self.recent_feasible.clear()
+
+    # -- the run ---------------------------------------------------------------------------------
+    def initial_population(self, seeds: list[np.ndarray], clock: Clock, deadline: float) -> None:
+        """The seed solutions as given, then educated random giant tours up to 4 mu."""
+        for seq in seeds:
+            self.add(self._make(seq))
+        customers = np.arange(1, self.n, dtype=np.int64)
+        while len(self.feasible_pop) + len(self.infeasible_pop) < 4 * self.params.mu + len(seeds):
+            if clock.remaining() <= 0:
+                break
+            self._child(self.rng.permutation(customers), deadline)
+            self._record(clock)
+
+    def _record(self, clock: Clock) -> None:
+        if self.best is not None:
+            clock.record(self.best.distance)
+
+    def run(self, clock: Clock, seeds: list[np.ndarray], max_iterations: int | None) -> Individual:
+        """Evolve until the clock or the iteration limit stops it; return the best feasible individual."""
+        deadline = clock.deadline
+        self.initial_population(seeds, clock, deadline)
+        iteration, since_best, best_cost = 0, 0, np.inf
+        while clock.remaining() > 0 and (max_iterations is None or iteration < max_iterations):
+            iteration += 1
+            a, b = self._tournament(), self._tournament()
+            start, end = self.rng.integers(len(a.giant), size=2)
+            self._child(order_crossover(a.giant, b.giant, int(start), int(end)), deadline)
+            if len(self.recent_feasible) >= 100 and not self.tsp:
+                self._adapt_penalty()
+            if self.best is not None and self.best.distance < best_cost - 1e-9:
+                best_cost, since_best = self.best.distance, 0
+                self._record(clock)
+            else:
+                since_best += 1
+            if since_best >= self.params.restart_after:
+                self.feasible_pop = Subpopulation(self.instance.symmetric)
+                self.infeasible_pop = Subpopulation(self.instance.symmetric)
+                if self.best is not None:
+                    self.feasible_pop.add(self.best)
+                self.initial_population([], clock, deadline)
+                since_best = 0
+        if self.best is None:  # no feasible child at all: repair the least overloaded with hard capacities
+            start = to_sequence(from_sequence(kernels.savings(self.dist, self.demand, self.capacity,
+                                                              self.instance.symmetric)))
+            self.best = self._educate(start, -1.0, None)
+        return self.best
+
+
+def genetic(instance: Instance, time_limit: float = 10.0, seed: int = 0, initial: Solution | None = None,
+            seeds: list[Solution] | None = None, max_iterations: int | None = None,
+            params: Params | None = None) -> Solution:
+    """Hybrid genetic search (HGS-style) to the wall-clock limit (or ``max_iterations``).
+
+    ``initial`` and ``seeds`` (solutions of this instance, e.g. a policy's)
+    enter the first population unchanged. Deterministic for a seed when an
+    iteration limit, not the clock, ends the run.
+    """
+    clock = Clock(check_time_limit(time_limit))
+    starts = [s for s in ([initial] if initial is not None else []) + list(seeds or [])]
+    seed_seqs = [initial_sequence(instance, s) for s in starts]
+    search = GeneticSearch(instance, seed, params or Params())
+    best = search.run(clock, seed_seqs, max_iterations)
+    solution = clock.finish(instance, from_sequence(best.seq), "ga")
+    return solution

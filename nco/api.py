@@ -10,6 +10,9 @@ from nco.solvers import get_solver
 from nco.solvers.common import check_time_limit
 
 
+HYBRIDS = ("neural+ga", "neural+ortools")
+
+
 def load(path: str | os.PathLike) -> Instance:
     """Read a TSPLIB (``.tsp``, ``.atsp``) or VRPLIB (``.vrp``) instance file."""
     return read_instance(path)
@@ -19,8 +22,10 @@ def solve(instance: Instance | str | os.PathLike, solver: str = "ortools", time_
           seed: int = 0, initial: Solution | None = None) -> Solution:
     """Solve ``instance`` (or the instance file at that path) with the named solver.
 
-    ``solver`` is ``neural`` (the shipped policy nearest in size) or one of
-    ``nco.solvers.SOLVERS`` (``nearest``, ``savings``, ``ls``, ``ortools``); ``time_limit`` is wall-clock seconds; ``initial``
+    ``solver`` is ``neural`` (the shipped policy nearest in size), a hybrid
+    (``neural+ga``, ``neural+ortools``: the policy's solutions seed the
+    refiner) or one of ``nco.solvers.SOLVERS`` (``nearest``, ``savings``,
+    ``ls``, ``ortools``, ``ga``); ``time_limit`` is wall-clock seconds; ``initial``
     seeds solvers that accept a starting solution. The returned solution has
     been verified by the checker (each customer once, capacity held, cost
     recomputed from the matrix).
@@ -34,4 +39,8 @@ def solve(instance: Instance | str | os.PathLike, solver: str = "ortools", time_
         from .neural import solve_neural
 
         return solve_neural(instance, time_limit=time_limit, seed=int(seed), initial=initial)
+    if solver in HYBRIDS:
+        from .neural import solve_hybrid
+
+        return solve_hybrid(instance, solver.split("+")[1], time_limit=time_limit, seed=int(seed))
     return get_solver(solver)(instance, time_limit=time_limit, seed=int(seed), initial=initial)

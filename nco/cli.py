@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "known optimum/BKS (when one is found beside the file), time and routes. "
                                    "Without PATH, solve a generated demo instance.")
     p.add_argument("path", nargs="?", metavar="PATH", help="instance file; omit for a generated demo instance")
-    p.add_argument("--solver", default="ortools", help=f"one of: neural, {', '.join(SOLVERS)} (default: ortools)")
+    p.add_argument("--solver", default="ortools", help=f"one of: neural, neural+ga, neural+ortools, {', '.join(SOLVERS)} (default: ortools)")
     p.add_argument("--time-limit", type=float, default=10.0, metavar="S", help="wall-clock seconds (default: 10)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--out", metavar="FILE", help="write the solution (.sol for CVRP, .tour for TSP)")

@@ -94,6 +94,53 @@ def routes_of(problem: str, actions: torch.Tensor) -> tuple[tuple[int, ...], ...
     return tour_to_routes(seq) if problem == "tsp" else from_sequence(seq)
 
 
+def candidate_solutions(instance: Instance, count: int = 25, checkpoint: str | None = None,
+                        augment_factor: int = 8) -> list[Solution]:
+    """Up to ``count`` distinct solutions from one batched decoding (all starts x augmentation), best first."""
+    size = instance.num_nodes - (1 if instance.problem == "cvrp" else 0)
+    policy, meta = load_policy(checkpoint or shipped(instance.problem, size), problem=instance.problem)
+    device = default_device()
+    policy = policy.to(device)
+    batch = to_batch([instance], device)
+    pomo = meta["policy"] == "pomo"
+    starts = instance.num_nodes - (1 if instance.problem == "cvrp" else 0)
+    with torch.inference_mode():
+        result = rollout(policy, make_env(instance.problem), augment(batch, augment_factor), "greedy",
+                         num_starts=starts if pomo else 1, multistart=pomo)
+    order = torch.argsort(result.reward.flatten(), descending=True).cpu()
+    actions = result.actions.flatten(0, 1).cpu()
+    found: dict[tuple, Solution] = {}
+    for k in order.tolist():
+        routes = routes_of(instance.problem, actions[k])
+        key = tuple(sorted(routes))
+        if key not in found:
+            found[key] = make_solution(instance, routes, solver="neural")
+            if len(found) == count:
+                break
+    return list(found.values())
+
+
+def solve_hybrid(instance: Instance, refiner: str, time_limit: float = 10.0, seed: int = 0,
+                 initial: Solution | None = None) -> Solution:
+    """The policy's solutions seed a classical refiner (``ga``: the first population; ``ortools``: the best
+    as its first solution), which then runs for what is left of ``time_limit``."""
+    from nco.solvers import get_solver
+    from nco.solvers.common import Clock
+
+    clock = Clock(time_limit)
+    seeds = candidate_solutions(instance)
+    left = max(0.05 * time_limit, clock.remaining())
+    if refiner == "ga":
+        from nco.solvers.genetic import genetic
+
+        refined = genetic(instance, time_limit=left, seed=seed, seeds=seeds)
+    else:
+        refined = get_solver(refiner)(instance, time_limit=left, seed=seed, initial=seeds[0])
+    history = [(0.0, seeds[0].cost)] + [(t + time_limit - left, c) for t, c in refined.history]
+    return make_solution(instance, refined.routes, solver=f"neural+{refiner}", runtime=clock.elapsed(),
+                         history=history)
+
+
 def solve_neural(instance: Instance, time_limit: float = 10.0, seed: int = 0, initial: Solution | None = None,
                  checkpoint: str | None = None, how: str = "multistart", augment_factor: int = 8) -> Solution:
     """Solve one instance with a trained policy (by default the shipped POMO nearest in size).

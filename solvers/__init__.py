@@ -31,7 +31,8 @@ def get_solver(name: str) -> SolverFn:
     try:
         return SOLVERS[name]
     except KeyError:
-        raise SolverError(f"unknown solver {name!r}; expected one of neural, {', '.join(SOLVERS)}") from None
+        raise SolverError(f"unknown solver {name!r}; expected one of neural, neural+ga, neural+ortools, "
+                          f"{', '.join(SOLVERS)}") from None
 
 
 __all__ = ["SOLVERS", "get_solver", "nearest_neighbour", "savings", "local_search", "ortools", "genetic"]

@@ -104,3 +104,34 @@ def test_eval_on_instance_files(shared, capsys):
 
     result = evaluate_policy(str(shipped("tsp", 100)), files=files, device="cpu")
     assert result["instances"] == 3 and 20_000 < result["mean_cost"] < 40_000
+
+
+def test_candidate_solutions_are_distinct_checked_and_best_first():
+    from nco.neural import candidate_solutions
+
+    instance = random_cvrp(30, seed=4)
+    found = candidate_solutions(instance, count=10)
+    assert 1 < len(found) <= 10
+    assert len({tuple(sorted(s.routes)) for s in found}) == len(found)
+    assert [s.cost for s in found] == sorted(s.cost for s in found)
+    assert all(s.cost == evaluate(instance, s.routes) for s in found)
+
+
+@pytest.mark.parametrize("solver", ["neural+ga", "neural+ortools"])
+def test_hybrids_start_from_the_policy_and_improve_on_it(solver):
+    instance = random_cvrp(50, seed=8)
+    neural = nco.solve(instance, "neural")
+    hybrid = nco.solve(instance, solver, time_limit=2)
+    assert hybrid.solver == solver and hybrid.cost == evaluate(instance, hybrid.routes)
+    assert hybrid.history[0][1] <= neural.cost + 1e-6  # its curve starts at the policy's best
+    assert hybrid.cost <= neural.cost + 1e-6 and hybrid.runtime <= 2 * 1.05
+
+
+@pytest.mark.slow
+def test_neural_ga_cli_on_x_writes_a_checked_solution(shared, tmp_path):
+    """The issue's acceptance command: neural+ga for 30 s on X-n101-k25."""
+    out = tmp_path / "x.sol"
+    path = shared / "cvrplib/X/X-n101-k25.vrp"
+    assert main(["solve", str(path), "--solver", "neural+ga", "--time-limit", "30", "--out", str(out)]) == 0
+    routes, cost = read_solution(out)
+    assert evaluate(nco.load(path), routes) == cost

@@ -25,7 +25,7 @@ from rich.progress import Progress
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, SHARED, append_row, machine, markdown_table, read_rows  # noqa: E402
 
-SOLVERS = ["nearest", "savings", "ls", "ortools"]
+SOLVERS = ["nearest", "savings", "ls", "ortools", "ga"]
 
 
 def instances(full: bool, max_n: int) -> list[tuple[str, Path, float]]:

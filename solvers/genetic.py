@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nco import kernels
-from nco.data import Instance, Solution, from_sequence, to_sequence
+from nco.data import Instance, Solution, from_sequence
 from nco.kernels.genetic import broken_pairs, neighbours_in_routes, order_crossover
 
 from .common import Clock, check_time_limit, initial_sequence, kernel_arrays
@@ -240,9 +240,8 @@ class GeneticSearch:
                     self.feasible_pop.add(self.best)
                 self.initial_population([], clock, deadline)
                 since_best = 0
-        if self.best is None:  # no feasible child at all: repair the least overloaded with hard capacities
-            start = to_sequence(from_sequence(kernels.savings(self.dist, self.demand, self.capacity,
-                                                              self.instance.symmetric)))
+        if self.best is None:  # no feasible child at all (a very short run): savings, educated with hard capacities
+            start = kernels.savings(self.dist, self.demand, self.capacity, self.instance.symmetric, self.tsp)
             self.best = self._educate(start, -1.0, None)
         return self.best
 
@@ -257,9 +256,7 @@ def genetic(instance: Instance, time_limit: float = 10.0, seed: int = 0, initial
     iteration limit, not the clock, ends the run.
     """
     clock = Clock(check_time_limit(time_limit))
-    starts = [s for s in ([initial] if initial is not None else []) + list(seeds or [])]
-    seed_seqs = [initial_sequence(instance, s) for s in starts]
+    starts = ([initial] if initial is not None else []) + list(seeds or [])
     search = GeneticSearch(instance, seed, params or Params())
-    best = search.run(clock, seed_seqs, max_iterations)
-    solution = clock.finish(instance, from_sequence(best.seq), "ga")
-    return solution
+    best = search.run(clock, [initial_sequence(instance, s) for s in starts], max_iterations)
+    return clock.finish(instance, from_sequence(best.seq), "ga")

@@ -5,8 +5,9 @@
 
 Our solvers run once per instance for the longest limit, and their anytime
 curves (best cost found by each moment, recorded by the solvers) are read at
-every limit; PyVRP (``pip install pyvrp``, a benchmark-only dependency) runs
-once per limit. Costs are recomputed by nco's checker on the float matrix
+every limit; PyVRP (``pip install -e ".[bench]"``, a benchmark-only dependency) runs
+once per limit. Each worker solves one instance at a time with one torch
+thread. Costs are recomputed by nco's checker on the float matrix
 (PyVRP gets the matrix scaled by 10^4 and rounded). Writes ``hybrid.csv``,
 ``hybrid.md`` and ``hybrid.png`` under ``--out``.
 """
@@ -77,8 +78,13 @@ def run_one(task: tuple[int, str, list[float]]) -> list[dict]:
 
 
 def _warm_up() -> None:
+    import torch
+
     import nco
     from nco.data import random_cvrp
+
+    # One solve per worker and one worker per core: torch's own thread pool would oversubscribe the cores.
+    torch.set_num_threads(1)
 
     instance = random_cvrp(100, seed=0)
     for solver in ("ga", "neural+ga", "ortools"):
@@ -124,6 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    if "pyvrp" in args.solvers:
+        try:
+            import pyvrp  # noqa: F401
+        except ImportError:
+            print("hybrid.py: PyVRP is a benchmark-only dependency: pip install -e '.[bench]' (or leave it out with "
+                  "--solvers ga neural+ga ortools neural+ortools)", file=sys.stderr)
+            return 2
     args.out.mkdir(parents=True, exist_ok=True)
     csv_path = args.out / "hybrid.csv"
     done = {(int(r["instance"]), r["solver"]) for r in read_rows(csv_path)}

@@ -16,7 +16,6 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from nco.data import Instance, Solution, SolverError
 
 from .common import Clock, check_time_limit, initial_sequence
-from .constructive import savings
 
 # Stop the search this much before the limit: model closing and reading the
 # solution back take time that OR-Tools' own limit does not count.
@@ -32,10 +31,24 @@ def cost_scale(distance: np.ndarray) -> int:
     return 10 ** max(0, int(math.floor(math.log10(1e12 / top))))
 
 
+def first_fit_bins(demand: np.ndarray, capacity: int) -> int:
+    """Vehicles that first-fit decreasing packs the demands into: a fleet known to be feasible."""
+    loads: list[int] = []
+    for d in sorted((int(x) for x in demand[1:]), reverse=True):
+        for k, load in enumerate(loads):
+            if load + d <= capacity:
+                loads[k] = load + d
+                break
+        else:
+            loads.append(d)
+    return max(1, len(loads))
+
+
 def _fleet_size(instance: Instance, initial: Solution | None) -> int:
     if instance.problem == "tsp":
         return 1
-    routes = initial.num_routes if initial is not None else savings(instance).num_routes
+    # Plain Python on purpose: a JIT kernel here would spend a fresh install's first seconds compiling.
+    routes = initial.num_routes if initial is not None else first_fit_bins(instance.demand, instance.capacity)
     # A little slack over a known-feasible fleet lets the search trade routes for distance.
     return max(routes, instance.min_routes) + 2
 
@@ -86,7 +99,8 @@ def ortools(instance: Instance, time_limit: float = 10.0, seed: int = 0, initial
     vehicles = max(_fleet_size(instance, initial), initial.num_routes if initial is not None else 0)
     manager, routing = _model(instance, vehicles, scale)
     routing.AddAtSolutionCallback(lambda: clock.record(routing.CostVar().Max() / scale))
-    params = _parameters(clock.remaining() - _SAFETY * clock.time_limit)
+    # Never hand OR-Tools a budget too small to find a first solution (a slow model build, say).
+    params = _parameters(max(clock.remaining() - _SAFETY * clock.time_limit, 0.2 * clock.time_limit))
     if initial is not None:
         routing.CloseModelWithParameters(params)
         routes = [[manager.NodeToIndex(c) for c in r] for r in initial.routes]

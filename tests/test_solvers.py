@@ -67,6 +67,15 @@ def test_initial_routes_must_fit_the_instance():
         nco.solve(instance, "ortools", initial=other)
 
 
+def test_first_fit_fleet_is_feasible_and_tight():
+    from nco.solvers.ortools_routing import first_fit_bins
+
+    instance = random_cvrp(100, seed=13)
+    bins = first_fit_bins(instance.demand, instance.capacity)
+    assert instance.min_routes <= bins <= instance.min_routes + 2
+    assert first_fit_bins(np.array([0, 5, 5, 5]), 10) == 2
+
+
 def test_cost_scale_keeps_precision():
     assert cost_scale(np.array([[0.0, 3.0], [4.0, 0.0]])) == 1
     scale = cost_scale(np.array([[0.0, 0.123456789], [2.5, 0.0]]))

@@ -12,3 +12,13 @@ def shared() -> Path:
     """The shared benchmark data folder; tests that need it fail loudly when it is missing."""
     assert SHARED.is_dir(), f"expected the shared benchmark data at {SHARED}"
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def warm_kernels() -> None:
+    """Compile (or load) every solver kernel once, so that tests of time limits measure the solvers, not Numba."""
+    from nco.data import random_cvrp, random_tsp
+    from nco.solvers.genetic import genetic
+
+    for instance in (random_cvrp(20, seed=0), random_tsp(20, seed=0)):
+        genetic(instance, time_limit=60.0, max_iterations=3)

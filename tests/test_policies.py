@@ -118,7 +118,7 @@ def test_candidate_solutions_are_distinct_checked_and_best_first():
 
 
 @pytest.mark.parametrize("solver", ["neural+ga", "neural+ortools"])
-def test_hybrids_start_from_the_policy_and_improve_on_it(solver):
+def test_hybrids_start_from_the_policy_and_improve_on_it(solver, warm_kernels):
     from nco.neural import candidate_solutions
 
     instance = random_cvrp(50, seed=8)

@@ -122,7 +122,7 @@ def test_genetic_first_population_holds_the_seed_solutions():
     assert search.best.distance <= min(s.cost for s in seeds)
 
 
-def test_genetic_search_on_x_beats_local_search(shared):
+def test_genetic_search_on_x_beats_local_search(shared, warm_kernels):
     instance = nco.load(shared / "cvrplib/X/X-n101-k25.vrp")
     ga = nco.solve(instance, "ga", time_limit=3)
     assert ga.cost < nco.solve(instance, "ls").cost and ga.runtime <= 3 * 1.05

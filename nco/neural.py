@@ -94,6 +94,14 @@ def routes_of(problem: str, actions: torch.Tensor) -> tuple[tuple[int, ...], ...
     return tour_to_routes(seq) if problem == "tsp" else from_sequence(seq)
 
 
+def _policy_and_batch(instance: Instance, checkpoint: str | None) -> tuple[torch.nn.Module, dict, Batch]:
+    """The policy (``checkpoint``, else the shipped one nearest in size) and the instance, on the default device."""
+    size = instance.num_nodes - (1 if instance.problem == "cvrp" else 0)
+    policy, meta = load_policy(checkpoint or shipped(instance.problem, size), problem=instance.problem)
+    device = default_device()
+    return policy.to(device), meta, to_batch([instance], device)
+
+
 def candidate_solutions(instance: Instance, count: int = 25, checkpoint: str | None = None,
                         augment_factor: int | None = None) -> list[Solution]:
     """Up to ``count`` distinct solutions from one batched decoding (all starts x augmentation), best first.
@@ -101,13 +109,9 @@ def candidate_solutions(instance: Instance, count: int = 25, checkpoint: str | N
     By default x8 augmentation on a GPU and none on the CPU, where it would
     cost about a second per 100-node instance before any refinement starts.
     """
-    size = instance.num_nodes - (1 if instance.problem == "cvrp" else 0)
-    policy, meta = load_policy(checkpoint or shipped(instance.problem, size), problem=instance.problem)
-    device = default_device()
+    policy, meta, batch = _policy_and_batch(instance, checkpoint)
     if augment_factor is None:
-        augment_factor = 8 if device.type == "cuda" else 1
-    policy = policy.to(device)
-    batch = to_batch([instance], device)
+        augment_factor = 8 if batch.dist.is_cuda else 1
     pomo = meta["policy"] == "pomo"
     starts = instance.num_nodes - (1 if instance.problem == "cvrp" else 0)
     with torch.inference_mode():
@@ -156,15 +160,9 @@ def solve_neural(instance: Instance, time_limit: float = 10.0, seed: int = 0, in
     nothing here and ``initial`` is not used.
     """
     start = time.perf_counter()
-    size = instance.num_nodes - (1 if instance.problem == "cvrp" else 0)
-    path = checkpoint or shipped(instance.problem, size)
-    policy, meta = load_policy(path, problem=instance.problem)
+    policy, meta, batch = _policy_and_batch(instance, checkpoint)
     if meta["policy"] == "ptrnet" and how == "multistart":
         how = "greedy"
-    device = default_device()
-    policy = policy.to(device)
-    batch = to_batch([instance], device)
-    factor = augment_factor if batch.coords is not None else 1
-    out = decode(policy, meta, batch, how, factor, seed=seed)
+    out = decode(policy, meta, batch, how, augment_factor, seed=seed)
     routes = routes_of(instance.problem, out.actions[0].cpu())
     return make_solution(instance, routes, solver="neural", runtime=time.perf_counter() - start)

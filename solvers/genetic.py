@@ -21,6 +21,7 @@ import numpy as np
 from nco import kernels
 from nco.data import Instance, Solution, from_sequence
 from nco.kernels.genetic import broken_pairs, neighbours_in_routes, order_crossover
+from nco.kernels.moves import penalised_excess
 
 from .common import Clock, check_time_limit, initial_sequence, kernel_arrays
 
@@ -133,16 +134,10 @@ class GeneticSearch:
     def _make(self, seq: np.ndarray) -> Individual:
         seq = np.asarray(seq, dtype=np.int64)
         giant = seq[seq > 0].copy()
-        excess = 0
-        load = 0
-        for node in seq[1:]:
-            if node == 0:
-                excess += max(0, load - self.capacity)
-                load = 0
-            else:
-                load += int(self.demand[node])
+        # The load above capacity, summed over routes (a penalty of 1 per unit); never any for a TSP.
+        excess = 0 if self.tsp else int(round(penalised_excess(self.demand, self.capacity, seq, 1.0)))
         succ, pred = neighbours_in_routes(seq, self.n)
-        return Individual(giant, seq, kernels.sequence_cost(self.dist, seq), 0 if self.tsp else excess, succ, pred)
+        return Individual(giant, seq, kernels.sequence_cost(self.dist, seq), excess, succ, pred)
 
     def _routes_of(self, giant: np.ndarray, penalty: float) -> np.ndarray:
         if self.tsp:

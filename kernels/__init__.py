@@ -7,11 +7,11 @@ Nothing here knows about instance classes or torch; ``nco.data`` and
 from .checker import MESSAGES, OK, check_sequence
 from .construct import nearest_neighbour, savings
 from .cost import batch_sequence_cost, batch_tour_cost, batch_tour_length, sequence_cost, tour_cost
-from .moves import local_search, neighbour_lists
+from .search import local_search, neighbour_lists, prepared_matrix
 from .split import split
 
 __all__ = [
     "MESSAGES", "OK", "check_sequence", "nearest_neighbour", "savings", "batch_sequence_cost",
     "batch_tour_cost", "batch_tour_length", "sequence_cost", "tour_cost", "local_search",
-    "neighbour_lists", "split",
+    "neighbour_lists", "prepared_matrix", "split",
 ]

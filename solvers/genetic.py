@@ -21,7 +21,7 @@ import numpy as np
 from nco import kernels
 from nco.data import Instance, Solution, from_sequence
 from nco.kernels.genetic import broken_pairs, neighbours_in_routes, order_crossover
-from nco.kernels.moves import penalised_excess
+from nco.kernels.routes import penalised_excess
 
 from .common import Clock, check_time_limit, initial_sequence, kernel_arrays
 
@@ -68,6 +68,7 @@ class Subpopulation:
         self.members: list[Individual] = []
         self.dist = np.zeros((0, 0))
         self.symmetric = symmetric
+        self._fitness: tuple[float, np.ndarray] | None = None  # (penalty, biased fitness) until members change
 
     def __len__(self) -> int:
         return len(self.members)
@@ -82,14 +83,21 @@ class Subpopulation:
         grown[:size, size] = row
         self.dist = grown
         self.members.append(ind)
+        self._fitness = None
 
     def remove(self, index: int) -> None:
         """Drop member ``index``."""
         self.members.pop(index)
         self.dist = np.delete(np.delete(self.dist, index, 0), index, 1)
+        self._fitness = None
 
     def biased_fitness(self, penalty: float, n_close: int, n_elite: int) -> np.ndarray:
         """Cost rank plus (1 - elite share) times diversity rank, scaled to [0, 1]; lower is better."""
+        if self._fitness is None or self._fitness[0] != penalty:
+            self._fitness = (penalty, self._biased_fitness(penalty, n_close, n_elite))
+        return self._fitness[1]
+
+    def _biased_fitness(self, penalty: float, n_close: int, n_elite: int) -> np.ndarray:
         size = len(self.members)
         if size == 1:
             return np.zeros(1)
@@ -119,7 +127,8 @@ class GeneticSearch:
         self.instance = instance
         self.params = params
         self.rng = np.random.default_rng(seed)
-        self.dist, self.demand, self.capacity = kernel_arrays(instance)
+        dist, self.demand, self.capacity = kernel_arrays(instance)
+        self.dist = kernels.prepared_matrix(dist)  # once, not at every education
         self.tsp = instance.problem == "tsp"
         self.n = instance.num_nodes
         self.neighbours = kernels.neighbour_lists(self.dist, params.granular)

@@ -75,3 +75,19 @@ def split_brute_force(d, demand, capacity, order) -> float:
         if feasible(demand, capacity, routes):
             best = min(best, routes_cost(d, routes))
     return best
+
+
+def swap_star_candidates(routes, r, s):
+    """Every exchange of one customer of route r with one of route s, each inserted anywhere in the other route."""
+    out = []
+    for i, u in enumerate(routes[r]):
+        for j, v in enumerate(routes[s]):
+            rest_r = routes[r][:i] + routes[r][i + 1:]
+            rest_s = routes[s][:j] + routes[s][j + 1:]
+            for a in range(len(rest_r) + 1):
+                for b in range(len(rest_s) + 1):
+                    new = [list(x) for x in routes]
+                    new[r] = rest_r[:a] + [v] + rest_r[a:]
+                    new[s] = rest_s[:b] + [u] + rest_s[b:]
+                    out.append(new)
+    return out

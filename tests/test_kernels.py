@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 from nco import kernels
 from nco.kernels import checker
 from nco.kernels import moves as lsk
+from nco.kernels import swapstar as swap_star
+from nco.kernels.routes import build_state
 import reference as ref
 
 SETTINGS = settings(max_examples=60, deadline=None)
@@ -146,7 +148,7 @@ def soft_case(seed, n, symmetric, penalty):
 @SETTINGS
 def test_move_deltas_and_applications_match_python(symmetric, penalty, seed, n):
     rng, d, demand, cap, routes = soft_case(seed, n, symmetric, penalty)
-    R, L, rt, ps, cf, cb, cl = lsk.build_state(d, demand, seq_of(routes), 1)
+    R, L, rt, ps, cf, cb, cl = build_state(d, demand, seq_of(routes), 1)
     assert [list(R[r, 1:L[r] + 1]) for r in range(len(L) - 1)] == routes
     routes = routes + [[]]  # the spare empty route
     before = penalised(d, demand, cap, penalty, routes)
@@ -225,9 +227,41 @@ def _improving_move_exists(d, demand, cap, routes, cost, penalty=-1.0):
                     for j in range(len(routes[s]) + 1):
                         if (i, j) not in ((0, 0), (lr, len(routes[s]))):
                             candidates.append(ref.two_opt_star(routes, r, i, s, j))
+        for s in range(r + 1, m):  # full neighbour lists make every route pair a SWAP* candidate
+            candidates += ref.swap_star_candidates(routes, r, s)
     if penalty >= 0:
         return any(penalised(d, demand, cap, penalty, c) < cost - 1e-6 for c in candidates)
     return any(ref.feasible(demand, cap, c) and ref.routes_cost(d, c) < cost - 1e-6 for c in candidates)
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("penalty", [-1.0, 0.7])
+@given(seed=st.integers(0, 10**6), n=st.integers(4, 12))
+@SETTINGS
+def test_swap_star_finds_the_best_exchange_between_two_routes(symmetric, penalty, seed, n):
+    rng, d, demand, cap, routes = soft_case(seed, n, symmetric, penalty)
+    if len(routes) < 2:
+        return
+    R, L, rt, ps, cf, cb, cl = build_state(d, demand, seq_of(routes), 0)
+    r, s = (int(x) for x in rng.choice(len(routes), 2, replace=False))
+    before = penalised(d, demand, cap, penalty, routes)
+    delta, kind, i, j, p_u, p_v = swap_star.best_swap_star(d, demand, cap, R, L, cl, r, s, penalty)
+    candidates = ref.swap_star_candidates(routes, r, s)
+    candidates += [ref.relocate(routes, r, i, 1, s, p) for i in range(1, len(routes[r]) + 1)
+                   for p in range(len(routes[s]) + 1)]
+    candidates += [ref.relocate(routes, s, j, 1, r, p) for j in range(1, len(routes[s]) + 1)
+                   for p in range(len(routes[r]) + 1)]
+    if penalty < 0:
+        candidates = [c for c in candidates if ref.feasible(demand, cap, c)]
+    best = min((penalised(d, demand, cap, penalty, c) - before for c in candidates), default=np.inf)
+    assert np.isclose(delta, best) or delta == best == np.inf
+    if kind == swap_star.NO_MOVE:
+        return
+    swap_star.apply_swap_star(d, demand, R, L, rt, ps, cf, cb, cl, r, s, kind, i, j, p_u, p_v)
+    after = [[int(c) for c in R[q, 1:L[q] + 1]] for q in range(len(L))]
+    assert sorted(c for route in after for c in route) == list(range(1, n))
+    assert np.isclose(penalised(d, demand, cap, penalty, after) - before, delta)
+    assert all(rt[c] == q and R[q, ps[c]] == c for q, route in enumerate(after) for c in route)
 
 
 @given(st.integers(0, 10**6), st.integers(3, 40), st.booleans())

@@ -7,11 +7,14 @@ import sys
 import threading
 import time
 
+import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from nco.data import NcoError, Solution, gap, known_value, random_cvrp, random_tsp, write_solution
+from nco.data.cities import build_city, bundled_cities, load_city
+from nco.data.osrm import OSRM_VERSION, install_osrm
 from nco.solvers import SOLVERS
 
 from .api import load, solve
@@ -65,7 +68,12 @@ def _report(console: Console, instance, solution: Solution, reference: float | N
 def cmd_solve(args: argparse.Namespace) -> int:
     """``nco solve``: solve a file (or a generated demo instance), print the result, write the solution."""
     console = Console()
-    if args.path is None:
+    if args.path is not None and args.city is not None:
+        raise NcoError("give an instance file or --city, not both")
+    if args.city is not None:
+        instance = load_city(args.city).sample(args.num_nodes, args.problem, args.objective, seed=args.seed)
+        reference = None
+    elif args.path is None:
         instance = _demo_instance(args.problem, args.num_nodes, args.seed)
         reference = None
     else:
@@ -136,6 +144,25 @@ def _read_config(path: str) -> dict:
     return data
 
 
+def cmd_install_osrm(args: argparse.Namespace) -> int:
+    """``nco data install-osrm``: put OSRM's binaries in place and say where."""
+    home = install_osrm(force=args.force)
+    print(f"OSRM {OSRM_VERSION}: {home / 'bin'}")
+    return 0
+
+
+def cmd_build_city(args: argparse.Namespace) -> int:
+    """``nco data build-city``: build a city file and summarise it."""
+    started = time.perf_counter()
+    city = build_city(args.pbf, args.name, args.points, args.out, profile=args.profile, seed=args.seed,
+                      port=args.port, progress=sys.stderr.isatty())
+    asym = float(np.mean(np.abs(city.distance - city.distance.T)) / max(1e-9, float(np.mean(city.distance))))
+    print(f"{args.out}: {city.size} points of {args.name}, mean distance {float(city.distance.mean()):.0f} m, "
+          f"mean duration {float(city.duration.mean()):.0f} s, asymmetry {100 * asym:.1f}% "
+          f"({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``nco`` and its subcommands."""
     parser = argparse.ArgumentParser(
@@ -153,7 +180,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--problem", choices=("cvrp", "tsp"), default="cvrp", help="demo instance problem (default: cvrp)")
     p.add_argument("--num-nodes", type=int, default=100, metavar="N",
                    help="demo instance size: customers for CVRP, cities for TSP (default: 100)")
+    p.add_argument("--city", metavar="NAME|FILE.npz",
+                   help=f"sample an asymmetric instance from a real city: {', '.join(bundled_cities())} or a file "
+                        "of `nco data build-city`")
+    p.add_argument("--objective", choices=("distance", "duration"), default="distance",
+                   help="with --city: minimise metres or seconds (default: distance)")
     p.set_defaults(func=cmd_solve)
+
+    d = sub.add_parser("data", help="real-city data: install OSRM, build a city's distance/duration matrices")
+    data_sub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    i = data_sub.add_parser("install-osrm", help=f"fetch OSRM {OSRM_VERSION}'s binaries (pinned wheel, sha256 "
+                                                 "checked) into the cache folder")
+    i.add_argument("--force", action="store_true", help="install again even if present")
+    i.set_defaults(func=cmd_install_osrm)
+    b = data_sub.add_parser("build-city", help="distance and duration matrices of a city from an OSM extract",
+                            description="Run OSRM's extract/partition/customize on the extract, serve it on "
+                                        "127.0.0.1, pick road points spread over the city, query every pair "
+                                        "and write an .npz (coords, distance m, duration s, metadata).")
+    b.add_argument("pbf", metavar="OSM.pbf")
+    b.add_argument("--name", required=True)
+    b.add_argument("--points", type=int, default=1000, metavar="N", help="points (default 1000)")
+    b.add_argument("--out", required=True, metavar="FILE.npz")
+    b.add_argument("--profile", default="car", help="car, bicycle, foot or a .lua file (default car)")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--port", type=int, default=None, help="port for osrm-routed (default: a free one)")
+    b.set_defaults(func=cmd_build_city)
 
     t = sub.add_parser("train", help="train a policy with REINFORCE (Lightning) and print its checkpoint",
                        description="Train an attention model (am), POMO (pomo) or pointer network (ptrnet) on "

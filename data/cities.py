@@ -28,6 +28,7 @@ from .errors import InstanceError
 from .generate import capacity_for
 from .instances import CVRPInstance, TSPInstance
 from .osrm import OsrmError, OsrmServer, prepare, version
+from .roadgraph import road_segments
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "cities"
 ATTRIBUTION = "Map data © OpenStreetMap contributors, ODbL 1.0 (https://www.openstreetmap.org/copyright)"
@@ -49,6 +50,7 @@ class City:
     distance: np.ndarray  # [n, n] metres
     duration: np.ndarray  # [n, n] seconds
     metadata: dict = field(default_factory=dict)
+    roads: np.ndarray | None = None  # [m, 4] drivable street pieces (lon1, lat1, lon2, lat2), for maps
 
     @property
     def size(self) -> int:
@@ -107,6 +109,7 @@ def load_city(name_or_path: str | Path) -> City:
                 arrays = _from_rrnco(data, path)
             else:
                 arrays = {key: data[key] for key in ("coords", "distance", "duration", "metadata")}
+                arrays["roads"] = data["roads"] if "roads" in data else None
     except KeyError as exc:
         raise InstanceError(f"missing array {exc}", path=path) from None
     except (OSError, ValueError) as exc:
@@ -122,7 +125,7 @@ def load_city(name_or_path: str | Path) -> City:
             raise InstanceError("expected finite, non-negative entries", field=key, path=path)
     metadata = json.loads(str(arrays["metadata"]))
     return City(metadata.get("name", path.stem), arrays["coords"].astype(np.float64), arrays["distance"],
-                arrays["duration"], metadata)
+                arrays["duration"], metadata, arrays.get("roads"))
 
 
 def _from_rrnco(data, path: Path) -> dict[str, np.ndarray]:
@@ -281,7 +284,9 @@ def build_city(pbf: str | Path, name: str, points: int, out: str | Path, profile
         "created": datetime.date.today().isoformat(), "units": {"distance": "m", "duration": "s"},
         "attribution": ATTRIBUTION,
     }
+    roads = road_segments(pbf)
     with atomic_path(out) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(fh, coords=chosen, distance=distance.astype(np.float32),
-                            duration=duration.astype(np.float32), metadata=np.array(json.dumps(metadata)))
-    return City(name, chosen, distance.astype(np.float32), duration.astype(np.float32), metadata)
+                            duration=duration.astype(np.float32), metadata=np.array(json.dumps(metadata)),
+                            roads=roads)
+    return City(name, chosen, distance.astype(np.float32), duration.astype(np.float32), metadata, roads)

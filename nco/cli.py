@@ -18,6 +18,7 @@ from nco.data.osrm import OSRM_VERSION, install_osrm
 from nco.solvers import SOLVERS
 
 from .api import load, solve
+from .maps import plot_routes
 
 EXIT_BAD_INPUT = 2
 
@@ -70,9 +71,11 @@ def cmd_solve(args: argparse.Namespace) -> int:
     console = Console()
     if args.path is not None and args.city is not None:
         raise NcoError("give an instance file or --city, not both")
+    roads = None
     if args.city is not None:
-        instance = load_city(args.city).sample(args.num_nodes, args.problem, args.objective, seed=args.seed)
-        reference = None
+        city = load_city(args.city)
+        instance = city.sample(args.num_nodes, args.problem, args.objective, seed=args.seed)
+        reference, roads = None, city.roads
     elif args.path is None:
         instance = _demo_instance(args.problem, args.num_nodes, args.seed)
         reference = None
@@ -83,6 +86,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if args.out:
         write_solution(args.out, instance, solution)
     _report(console, instance, solution, reference, args.out)
+    if args.plot:
+        console.print(f"routes drawn to {plot_routes(instance, solution, args.plot, roads=roads)}")
     return 0
 
 
@@ -185,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "of `nco data build-city`")
     p.add_argument("--objective", choices=("distance", "duration"), default="distance",
                    help="with --city: minimise metres or seconds (default: distance)")
+    p.add_argument("--plot", metavar="FILE.png", help="draw the routes (over the street map with --city)")
     p.set_defaults(func=cmd_solve)
 
     d = sub.add_parser("data", help="real-city data: install OSRM, build a city's distance/duration matrices")

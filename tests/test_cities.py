@@ -14,6 +14,7 @@ import pytest
 import nco
 from nco.data import InstanceError, OsrmError, build_city, bundled_cities, evaluate, install_osrm, load_city
 from nco.data import osrm
+from nco.data.roadgraph import cross_check
 
 
 @pytest.fixture(scope="module")
@@ -127,14 +128,25 @@ def test_bad_input_never_leaves_output_or_server(tmp_path, krems, krems_pbf):
 def test_cli_solves_a_city_instance_and_writes_a_checked_solution(tmp_path, krems):
     _, city_file = krems
     out = tmp_path / "city.sol"
+    picture = tmp_path / "routes.png"
     done = subprocess.run([sys.executable, "-m", "nco.cli", "solve", "--city", str(city_file), "--problem", "cvrp",
-                           "--num-nodes", "30", "--solver", "ga", "--time-limit", "1", "--out", str(out)],
-                          capture_output=True, text=True)
+                           "--num-nodes", "30", "--solver", "ga", "--time-limit", "1", "--out", str(out),
+                           "--plot", str(picture)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     instance = load_city(city_file).sample(30, "cvrp")
     routes, _ = nco.data.read_solution(out)
     assert sorted(c for r in routes for c in r) == list(range(1, 31))
     assert evaluate(instance, routes) > 0  # the checker raises on a missed customer or an overloaded route
+
+
+def test_osmnx_travel_times_agree_with_osrm(krems, krems_pbf):
+    city, _ = krems
+    assert city.roads is not None and city.roads.shape[1] == 4 and len(city.roads) > 1000
+    check = cross_check(city, krems_pbf, pairs=40)
+    assert check["pairs"] >= 30  # osmnx routes nearly every pair OSRM routed
+    # Independent estimates of the same trips: strongly correlated; OSRM slower (turn and signal costs).
+    assert check["correlation"] > 0.5 and 1.0 <= check["median_ratio"] <= 2.5
 
 
 @pytest.mark.parametrize("name", ["monaco", "helsinki"])
@@ -144,6 +156,7 @@ def test_bundled_cities_load_without_osrm(name):
     assert city.size >= 900 and city.distance.dtype == np.float32
     assert "OpenStreetMap contributors" in city.metadata["attribution"]
     assert json.dumps(city.metadata)
+    assert city.roads is not None and len(city.roads) > 1000  # the street map for --plot
 
 
 def test_rrnco_city_files_load_in_our_units(tmp_path, krems):

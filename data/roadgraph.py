@@ -1,0 +1,97 @@
+"""The street network of an OpenStreetMap extract: osmnx's graph to cross-check OSRM, segments to draw maps on.
+
+osmnx reads OSM XML, so the extract's drivable ways (and their nodes) are
+first written to XML with pyosmium; osmnx then adds speeds (from ``maxspeed``
+tags, else the mean of the road class) and travel times. Its shortest travel
+times are a second, independent opinion on OSRM's durations (OSRM's car
+profile also slows turns and traffic signals, so it should come out slower).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .osrm import OsrmError
+
+DRIVABLE = {"motorway", "trunk", "primary", "secondary", "tertiary", "unclassified", "residential",
+            "living_street", "service", "road", "motorway_link", "trunk_link", "primary_link",
+            "secondary_link", "tertiary_link"}
+
+
+def _drivable(tags) -> bool:
+    return tags.get("highway") in DRIVABLE and tags.get("access") not in ("no", "private") \
+        and tags.get("motor_vehicle") not in ("no", "private")
+
+
+def road_segments(pbf: str | Path) -> np.ndarray:
+    """Every drivable street as straight pieces ``[m, 4]`` (lon1, lat1, lon2, lat2), float32, for map backgrounds."""
+    import osmium
+
+    pieces = []
+    for way in osmium.FileProcessor(str(pbf), osmium.osm.NODE | osmium.osm.WAY).with_locations():
+        if way.is_way() and _drivable(way.tags):
+            nodes = [(n.lon, n.lat) for n in way.nodes if n.location.valid()]
+            pieces += [(*a, *b) for a, b in zip(nodes, nodes[1:])]
+    return np.array(pieces, dtype=np.float32).reshape(-1, 4)
+
+
+def road_graph(pbf: str | Path):
+    """osmnx's directed street graph of the extract's drivable ways, with ``speed_kph`` and ``travel_time`` (s)."""
+    import osmium
+    import osmnx as ox
+
+    wanted_nodes: set[int] = set()
+    for way in osmium.FileProcessor(str(pbf), osmium.osm.WAY):
+        if _drivable(way.tags):
+            wanted_nodes.update(n.ref for n in way.nodes)
+    with tempfile.TemporaryDirectory(prefix="nco-osm-") as tmp:
+        xml = Path(tmp) / "roads.osm"
+        with osmium.SimpleWriter(str(xml)) as writer:
+            for obj in osmium.FileProcessor(str(pbf), osmium.osm.NODE | osmium.osm.WAY):
+                if obj.is_node() and obj.id in wanted_nodes:
+                    writer.add_node(obj)
+                elif obj.is_way() and _drivable(obj.tags):
+                    writer.add_way(obj)
+        if not wanted_nodes:
+            raise OsrmError(f"{pbf}: no drivable roads in the extract")
+        graph = ox.graph_from_xml(xml, bidirectional=False, simplify=True, retain_all=False)
+    graph = ox.routing.add_edge_speeds(graph)
+    return ox.routing.add_edge_travel_times(graph)
+
+
+def cross_check(city, pbf: str | Path, pairs: int = 100, seed: int = 0) -> dict[str, float]:
+    """OSRM durations of ``pairs`` random city pairs against osmnx's shortest travel times on the same extract.
+
+    Returns the median and 10th/90th percentiles of OSRM / osmnx, the Pearson
+    correlation of the two, and how many pairs osmnx could route.
+    """
+    import networkx as nx
+    from scipy.spatial import cKDTree
+
+    graph = road_graph(pbf)
+    ids = np.array(list(graph.nodes))
+    where = np.array([(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in ids])
+    # Nearest graph node on a local flat projection (degrees of longitude shrink by cos(latitude)).
+    squash = np.array([np.cos(np.radians(where[:, 1].mean())), 1.0])
+    _, nearest = cKDTree(where * squash).query(city.coords * squash)
+    nodes = ids[nearest]
+    rng = np.random.default_rng(seed)
+    osrm, osm = [], []
+    for _ in range(pairs):
+        i, j = rng.choice(city.size, 2, replace=False)
+        try:
+            seconds = nx.shortest_path_length(graph, nodes[i], nodes[j], weight="travel_time")
+        except nx.NetworkXNoPath:
+            continue
+        if seconds > 0:
+            osrm.append(float(city.duration[i, j]))
+            osm.append(float(seconds))
+    if len(osm) < 2:
+        raise OsrmError(f"{pbf}: osmnx routed {len(osm)} of {pairs} pairs; nothing to compare")
+    ratio = np.array(osrm) / np.array(osm)
+    return {"pairs": float(len(osm)), "asked": float(pairs), "median_ratio": float(np.median(ratio)),
+            "p10_ratio": float(np.percentile(ratio, 10)), "p90_ratio": float(np.percentile(ratio, 90)),
+            "correlation": float(np.corrcoef(osrm, osm)[0, 1])}

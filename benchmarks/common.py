@@ -8,6 +8,8 @@ import platform
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
+
 # The shared benchmark data sits beside the repository; NCO_SHARED_DATA points elsewhere.
 SHARED = Path(os.environ.get("NCO_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -47,3 +49,33 @@ def markdown_table(header: list[str], rows: Iterable[list[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def pyvrp_solve(instance, seconds: float, seed: int = 0) -> list[list[int]]:
+    """PyVRP's HGS on a CVRP or TSP instance (integer distances as they are, others scaled); returns routes of customer ids.
+
+    PyVRP wants integers, and caps its penalties (100,000 per unit of overload),
+    so fractional matrices are scaled to a longest arc of 10^4 - not by a fixed
+    factor, which would make long arcs outweigh any penalty.
+    """
+    from pyvrp import Model
+    from pyvrp.stop import MaxRuntime
+
+    m = Model()
+    coords = instance.coords if instance.coords is not None else np.zeros((instance.num_nodes, 2))
+    locations = [m.add_location(x=float(x), y=float(y)) for x, y in coords]
+    m.add_depot(locations[0])
+    tsp = instance.problem == "tsp"  # a TSP is one vehicle without a capacity limit
+    for node in range(1, instance.num_nodes):
+        m.add_client(locations[node], delivery=0 if tsp else int(instance.demand[node]))
+    m.add_vehicle_type(num_available=1 if tsp else instance.num_customers, capacity=0 if tsp else int(instance.capacity))
+    dist = instance.distance
+    scale = 1.0 if np.all(dist == np.rint(dist)) else 1e4 / max(1e-9, float(dist.max()))
+    scaled = np.rint(dist * scale).astype(int)
+    for i, a in enumerate(locations):
+        for j, b in enumerate(locations):
+            if i != j:
+                m.add_edge(a, b, distance=int(scaled[i, j]))
+    result = m.solve(stop=MaxRuntime(seconds), seed=seed, display=False)
+    # Activities are depots and clients; a client's idx counts clients from 0 (our customer id - 1).
+    return [[int(a.idx) + 1 for a in route if a.is_client()] for route in result.best.routes()]

@@ -27,7 +27,7 @@ import numpy as np
 from rich.progress import Progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, SHARED, append_row, machine, markdown_table, read_rows  # noqa: E402
+from common import RESULTS, SHARED, append_row, machine, markdown_table, pyvrp_solve, read_rows  # noqa: E402
 
 SOLVERS = ["ga", "neural+ga", "ortools", "neural+ortools", "pyvrp"]
 LIMITS = {"kool": [0.1, 0.3, 1.0, 3.0, 10.0], "x": [10.0, 60.0]}
@@ -46,35 +46,6 @@ def load(key: str):
     if key.startswith("X-"):
         return read_instance(SHARED / f"cvrplib/X/{key}.vrp")
     return kool_test_set("cvrp", 100, int(key) + 1)[int(key)]
-
-
-def pyvrp_solve(instance, seconds: float, seed: int = 0) -> list[list[int]]:
-    """PyVRP's HGS on the instance (integer distances as they are, others scaled); returns routes of customer ids.
-
-    PyVRP wants integers, and caps its penalties (100,000 per unit of overload),
-    so fractional matrices are scaled to a longest arc of 10^4 - not by a fixed
-    factor, which would make long arcs outweigh any penalty.
-    """
-    from pyvrp import Model
-    from pyvrp.stop import MaxRuntime
-
-    m = Model()
-    coords = instance.coords if instance.coords is not None else np.zeros((instance.num_nodes, 2))
-    locations = [m.add_location(x=float(x), y=float(y)) for x, y in coords]
-    m.add_depot(locations[0])
-    for node in range(1, instance.num_nodes):
-        m.add_client(locations[node], delivery=int(instance.demand[node]))
-    m.add_vehicle_type(num_available=instance.num_customers, capacity=int(instance.capacity))
-    dist = instance.distance
-    scale = 1.0 if np.all(dist == np.rint(dist)) else 1e4 / max(1e-9, float(dist.max()))
-    scaled = np.rint(dist * scale).astype(int)
-    for i, a in enumerate(locations):
-        for j, b in enumerate(locations):
-            if i != j:
-                m.add_edge(a, b, distance=int(scaled[i, j]))
-    result = m.solve(stop=MaxRuntime(seconds), seed=seed, display=False)
-    # Activities are depots and clients; a client's idx counts clients from 0 (our customer id - 1).
-    return [[int(a.idx) + 1 for a in route if a.is_client()] for route in result.best.routes()]
 
 
 def _at(history: list[tuple[float, float]], t: float) -> float:
@@ -138,7 +109,7 @@ def report(rows: list[dict[str, str]], out: Path, name: str, bks: dict[str, floa
     table = markdown_table(["solver"] + [f"{t:g} s" for t in limits], body)
     where = sorted({r["machine"] for r in rows})
     title = (f"CVRP100, first {count} Kool test instances: mean cost by time limit" if bks is None else
-             f"{count} shared X instances (n <= 400): mean gap to the best known solution (%) by time limit")
+             f"{count} shared X instances (at most 400 customers): mean gap to the best known solution (%) by time limit")
     (out / f"{name}.md").write_text(f"# {title}\n\nMachine: {'; '.join(where)}.\n\n{table}\n")
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for s in solvers:

@@ -43,18 +43,29 @@ def road_graph(pbf: str | Path):
     import osmium
     import osmnx as ox
 
-    wanted_nodes: set[int] = set()
+    present = {n.id for n in osmium.FileProcessor(str(pbf), osmium.osm.NODE) if n.location.valid()}
+    ways = []  # (way, its longest run of nodes inside the extract): clipped ways lose their outside ends
     for way in osmium.FileProcessor(str(pbf), osmium.osm.WAY):
         if _drivable(way.tags):
-            wanted_nodes.update(n.ref for n in way.nodes)
+            runs, run = [], []
+            for ref in (n.ref for n in way.nodes):
+                if ref in present:
+                    run.append(ref)
+                else:
+                    runs.append(run)
+                    run = []
+            run = max(runs + [run], key=len)
+            if len(run) >= 2:
+                ways.append((way.id, dict(way.tags), run))
+    wanted_nodes = {ref for _, _, run in ways for ref in run}
     with tempfile.TemporaryDirectory(prefix="nco-osm-") as tmp:
         xml = Path(tmp) / "roads.osm"
         with osmium.SimpleWriter(str(xml)) as writer:
-            for obj in osmium.FileProcessor(str(pbf), osmium.osm.NODE | osmium.osm.WAY):
-                if obj.is_node() and obj.id in wanted_nodes:
-                    writer.add_node(obj)
-                elif obj.is_way() and _drivable(obj.tags):
-                    writer.add_way(obj)
+            for node in osmium.FileProcessor(str(pbf), osmium.osm.NODE):
+                if node.id in wanted_nodes:
+                    writer.add_node(node)
+            for way_id, tags, run in ways:
+                writer.add_way(osmium.osm.mutable.Way(id=way_id, nodes=run, tags=tags))
         if not wanted_nodes:
             raise OsrmError(f"{pbf}: no drivable roads in the extract")
         graph = ox.graph_from_xml(xml, bidirectional=False, simplify=True, retain_all=False)

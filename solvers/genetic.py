@@ -206,11 +206,15 @@ class GeneticSearch:
 
     # -- the run ---------------------------------------------------------------------------------
     def initial_population(self, seeds: list[np.ndarray], clock: Clock, deadline: float) -> None:
-        """The seed solutions as given, then educated random giant tours up to 4 mu."""
+        """The seed solutions as given, then 4 mu educated random giant tours (as HGS).
+
+        A count, not a population size: survivor selection trims each
+        subpopulation back to mu along the way, so the total may never reach 4 mu.
+        """
         for seq in seeds:
             self.add(self._make(seq))
         customers = np.arange(1, self.n, dtype=np.int64)
-        while len(self.feasible_pop) + len(self.infeasible_pop) < 4 * self.params.mu + len(seeds):
+        for _ in range(4 * self.params.mu):
             if clock.remaining() <= 0:
                 break
             self._child(self.rng.permutation(customers), deadline)

@@ -66,9 +66,12 @@ def run_one(task: tuple[str, str, list[float]]) -> list[dict]:
             cost = evaluate(instance, pyvrp_solve(instance, limit))
             rows.append({"instance": index, "solver": solver, "limit": limit, "cost": cost})
     else:
-        solution = nco.solve(instance, solver, time_limit=max(limits), seed=0)
+        try:
+            history = nco.solve(instance, solver, time_limit=max(limits), seed=0).history
+        except nco.SolverError:  # no solution within the limit (OR-Tools on the tightest X instances)
+            history = []
         for limit in limits:
-            rows.append({"instance": index, "solver": solver, "limit": limit, "cost": _at(solution.history, limit)})
+            rows.append({"instance": index, "solver": solver, "limit": limit, "cost": _at(history, limit)})
     for row in rows:
         row["machine"] = machine()
     return rows
@@ -103,9 +106,18 @@ def report(rows: list[dict[str, str]], out: Path, name: str, bks: dict[str, floa
         cost = float(r["cost"])
         return cost if bks is None else 100 * (cost / bks[r["instance"]] - 1)
 
-    mean = {(s, t): np.mean([value(r) for r in rows if r["solver"] == s and float(r["limit"]) == t])
-            for s in solvers for t in limits}
-    body = [[s] + [f"{mean[s, t]:.{4 if bks is None else 2}f}" for t in limits] for s in solvers]
+    def cell(s: str, t: float) -> tuple[float, str]:
+        """Mean over the instances solved by then, and how many were not (inf when none was)."""
+        values = np.array([value(r) for r in rows if r["solver"] == s and float(r["limit"]) == t])
+        solved = values[np.isfinite(values)]
+        if not solved.size:
+            return np.inf, "inf"
+        text = f"{solved.mean():.{4 if bks is None else 2}f}"
+        missing = values.size - solved.size
+        return float(solved.mean()), text + (f" ({missing} unsolved)" if missing else "")
+
+    mean = {(s, t): cell(s, t)[0] for s in solvers for t in limits}
+    body = [[s] + [cell(s, t)[1] for t in limits] for s in solvers]
     table = markdown_table(["solver"] + [f"{t:g} s" for t in limits], body)
     where = sorted({r["machine"] for r in rows})
     title = (f"CVRP100, first {count} Kool test instances: mean cost by time limit" if bks is None else

@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     csv_path.unlink(missing_ok=True)
     for path in sorted(args.checkpoints.glob("*.pt")):
         _, meta = load_policy(path)
+        if meta["policy"] not in DECODINGS:  # the matrix-aware policies: benchmarks/citypolicy.py
+            continue
         for how, factor, samples in DECODINGS[meta["policy"]]:
             r = evaluate_policy(str(path), args.instances, how, factor, samples, args.batch_size, args.device)
             label = f"{how}" + (f" x{factor}" if factor > 1 else "") + (f" {samples}" if samples > 1 else "")

@@ -2,11 +2,16 @@
 
     python benchmarks/train_checkpoints.py --minutes 8 --out runs/shipped
     python benchmarks/train_checkpoints.py --minutes 10 --only tsp-pomo-20 --accelerator cpu
+    python benchmarks/train_checkpoints.py --minutes 35 --only tsp-matrix-100 cvrp-matrix-100 \
+        --init-from nco/checkpoints --cities /tmp/nco-cities/{andorra,helsinki,krems,moscow}.npz
 
 Each model is one ``nco train`` process with the same wall-clock budget; they
 run at the same time, so each gets a share of the device. Writes
 ``OUT/<problem>-<policy>-<n>/`` (checkpoints, logs, policy.pt) and
-``OUT/summary.json`` with the figures each run printed.
+``OUT/summary.json`` with the figures each run printed. The matrix-aware
+models train on ``--cities`` (city files as ``benchmarks/realcity.py`` builds
+them) and, with ``--init-from``, start from the POMO file of the same problem
+and size when there is no matrix file to continue.
 """
 
 from __future__ import annotations
@@ -18,15 +23,18 @@ import sys
 import time
 from pathlib import Path
 
-MODELS = ["tsp-pomo-20", "tsp-pomo-50", "tsp-pomo-100", "cvrp-pomo-20", "cvrp-pomo-50", "cvrp-pomo-100",
-          "tsp-am-20", "tsp-ptrnet-20"]
+UNIFORM = ["tsp-pomo-20", "tsp-pomo-50", "tsp-pomo-100", "cvrp-pomo-20", "cvrp-pomo-50", "cvrp-pomo-100",
+           "tsp-am-20", "tsp-ptrnet-20"]
+MODELS = UNIFORM + ["tsp-matrix-100", "cvrp-matrix-100"]  # the matrix-aware ones train on cities
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=8.0, help="training budget of every run")
     parser.add_argument("--out", type=Path, default=Path("runs/shipped"))
-    parser.add_argument("--only", nargs="+", default=MODELS, choices=MODELS)
+    parser.add_argument("--only", nargs="+", default=UNIFORM, choices=MODELS)
+    parser.add_argument("--cities", nargs="+", default=None, help="city files for the matrix-aware models")
+    parser.add_argument("--batch-size", type=int, default=None, help="instead of each policy's default")
     parser.add_argument("--accelerator", default="auto")
     parser.add_argument("--init-from", type=Path, default=None,
                         help="continue from <DIR>/<problem>-<policy>-<n>.pt (e.g. the shipped checkpoints)")
@@ -40,7 +48,16 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [sys.executable, "-m", "nco.cli", "train", problem, "--num-nodes", n, "--policy", policy,
                "--max-minutes", str(args.minutes), "--accelerator", args.accelerator, "--out", str(folder)]
         if args.init_from is not None:
-            cmd += ["--init", str(args.init_from / f"{name}.pt")]
+            start = args.init_from / f"{name}.pt"
+            if policy == "matrix" and not start.exists():
+                start = args.init_from / f"{problem}-pomo-{n}.pt"
+            cmd += ["--init", str(start)]
+        if policy == "matrix":
+            if not args.cities:
+                parser.error(f"{name} trains on cities: give --cities")
+            cmd += ["--cities", *args.cities]
+        if args.batch_size is not None:
+            cmd += ["--batch-size", str(args.batch_size)]
         folder.mkdir(parents=True, exist_ok=True)
         log = (folder / "train.log").open("w")
         procs[name] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log)

@@ -58,15 +58,20 @@ def random_batch(problem: str, num_nodes: int, size: int, device: torch.device |
         coords = torch.rand(size, num_nodes, 2, device=device, generator=generator)
         return Batch("tsp", euclidean(coords), coords)
     if problem == "cvrp":
-        from nco.data import capacity_for
-
-        capacity = capacity_for(num_nodes)
         coords = torch.rand(size, num_nodes + 1, 2, device=device, generator=generator)
-        demand = torch.randint(1, 10, (size, num_nodes + 1), device=device, generator=generator).float()
-        demand[:, 0] = 0
-        caps = torch.full((size,), float(capacity), device=device)
-        return Batch("cvrp", euclidean(coords), coords, demand / capacity, caps)
+        return Batch("cvrp", euclidean(coords), coords, *random_demand(num_nodes, size, device, generator))
     raise InstanceError(f"unknown problem {problem!r}; expected 'tsp' or 'cvrp'", field="problem")
+
+
+def random_demand(num_nodes: int, size: int, device: torch.device | str = "cpu",
+                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Kool et al.'s CVRP demands: ``(demand [B, N+1]`` as fractions of the capacity, depot 0; ``capacity [B])``."""
+    from nco.data import capacity_for
+
+    capacity = capacity_for(num_nodes)
+    demand = torch.randint(1, 10, (size, num_nodes + 1), device=device, generator=generator).float()
+    demand[:, 0] = 0
+    return demand / capacity, torch.full((size,), float(capacity), device=device)
 
 
 def from_instances(instances: list[TSPInstance] | list[CVRPInstance], device: torch.device | str = "cpu") -> Batch:

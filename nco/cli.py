@@ -100,7 +100,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                "max_minutes": args.max_minutes, "accelerator": args.accelerator, "devices": args.devices,
                "out": args.out, "resume": args.resume, "seed": args.seed, "batch_size": args.batch_size,
                "lr": args.lr, "steps_per_epoch": args.steps_per_epoch, "val_size": args.val_size,
-               "init": args.init}
+               "init": args.init, "cities": args.cities, "max_steps": args.max_steps}
     explicit = {k: v for k, v in options.items() if v is not None}
     result = train(args.problem, **(config | explicit))
     Console().print(f"policy: {result['policy']}\ncheckpoint: {result['checkpoint']}\n"
@@ -142,7 +142,8 @@ def _read_config(path: str) -> dict:
     if not isinstance(data, dict):
         raise NcoError(f"{path}: expected a mapping of option: value")
     allowed = {"num_nodes", "policy", "baseline", "max_minutes", "accelerator", "devices", "out", "seed",
-               "batch_size", "lr", "steps_per_epoch", "val_size", "weight_decay", "policy_config", "init"}
+               "batch_size", "lr", "steps_per_epoch", "val_size", "weight_decay", "policy_config", "init",
+               "cities", "max_steps"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise NcoError(f"{path}: unknown options {unknown}; expected some of {sorted(allowed)}")
@@ -213,21 +214,26 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_build_city)
 
     t = sub.add_parser("train", help="train a policy with REINFORCE (Lightning) and print its checkpoint",
-                       description="Train an attention model (am), POMO (pomo) or pointer network (ptrnet) on "
-                                   "instances generated on the fly; writes checkpoints, CSV and TensorBoard logs "
+                       description="Train an attention model (am), POMO (pomo), matrix-aware POMO (matrix) or "
+                                   "pointer network (ptrnet) on instances generated on the fly; writes checkpoints, CSV and TensorBoard logs "
                                    "and OUT/policy.pt, and prints the checkpoint path.")
     t.add_argument("problem", choices=("tsp", "cvrp"))
     t.add_argument("--num-nodes", type=int, default=None, metavar="N", help="cities (TSP) or customers (CVRP); default 20")
-    t.add_argument("--policy", choices=("am", "pomo", "ptrnet"), default=None, help="default: pomo")
+    t.add_argument("--policy", choices=("am", "pomo", "matrix", "ptrnet"), default=None,
+                   help="default: pomo; matrix: POMO whose attention also reads the distance matrix")
     t.add_argument("--baseline", choices=("rollout", "shared", "exponential"), default=None,
                    help="default: shared for pomo, rollout for am, exponential for ptrnet")
     t.add_argument("--max-minutes", type=float, default=None, metavar="M", help="wall-clock budget (default 10)")
+    t.add_argument("--max-steps", type=int, default=None, help="also stop after this many optimizer steps")
     t.add_argument("--accelerator", default=None, help="auto, cpu, gpu (default auto)")
     t.add_argument("--devices", default=None, help="auto, or a number of devices (default auto)")
     t.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/nco)")
     t.add_argument("--config", default=None, metavar="FILE.yaml", help="options as YAML; flags override it")
     t.add_argument("--resume", default=None, metavar="CKPT", help="continue from a Lightning checkpoint")
     t.add_argument("--init", default=None, metavar="POLICY.pt", help="start from these weights (fresh optimizer)")
+    t.add_argument("--cities", nargs="+", default=None, metavar="CITY",
+                   help="train on subsets of these cities (bundled names or .npz files of nco data build-city), "
+                        "distance and duration matrices alike, instead of uniform instances")
     t.add_argument("--seed", type=int, default=None)
     t.add_argument("--batch-size", type=int, default=None)
     t.add_argument("--lr", type=float, default=None)

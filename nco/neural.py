@@ -4,7 +4,9 @@ Used by ``nco.solve(..., solver="neural")``, ``nco eval`` and the neural
 benchmark. Policies were trained on the unit square, so instances whose
 coordinates lie outside it are shifted and scaled into it (one factor for both
 axes, which keeps the geometry); the matrix is scaled by the same factor, and
-the returned cost is recomputed on the instance's own matrix.
+the returned cost is recomputed on the instance's own matrix. Asymmetric
+instances (real roads) and instances without coordinates go to the shipped
+matrix-aware policy (:mod:`nco.policies.matrix`), the others to POMO.
 """
 
 from __future__ import annotations
@@ -12,14 +14,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from nco.data import (Instance, InstanceError, Solution, SolverError, from_sequence, make_solution,
                       tour_to_routes)
 from nco.envs import make_env
 from nco.envs.batch import Batch, from_instances
+from nco.envs.cities import unit_square
 
 from .checkpoints import load_policy, shipped
+from .policies import MULTISTART
 from .policies.decoding import augment, best_of, rollout
 
 DECODES = ("greedy", "sample", "multistart")
@@ -53,7 +58,9 @@ def decode(policy, meta: dict, batch: Batch, how: str = "multistart", augment_fa
         raise SolverError("the pointer network decodes from its own first city; use greedy or sample")
     env = make_env(meta["problem"])
     starts = batch.num_nodes - (1 if meta["problem"] == "cvrp" else 0)
-    pomo = meta["policy"] == "pomo"
+    pomo = meta["policy"] in MULTISTART
+    if batch.coords is None:
+        augment_factor = 1  # the symmetries act on coordinates
     # (rollouts per instance, forced distinct first nodes, action choice)
     if how == "multistart":
         num_starts, forced, mode = starts, True, "greedy"
@@ -73,19 +80,28 @@ def decode(policy, meta: dict, batch: Batch, how: str = "multistart", augment_fa
     return Decoded(-reward, actions, time.perf_counter() - start)
 
 
-def to_batch(instances: list[Instance], device: torch.device | str = "cpu") -> Batch:
-    """Instances as a batch in the unit square (see the module docstring); all of one problem and size."""
-    if any(i.coords is None for i in instances):
-        raise InstanceError("the shipped policies read node coordinates; this instance has only a matrix "
-                            "(use a classical solver)", field="coords")
+def to_batch(instances: list[Instance], device: torch.device | str = "cpu", need_coords: bool = True) -> Batch:
+    """Instances as a batch in the unit square (see the module docstring); all of one problem and size.
+
+    ``need_coords``: the policy reads coordinates, so an instance without
+    them gets an :class:`InstanceError` (the matrix-aware policy does not).
+    """
+    if need_coords and any(i.coords is None for i in instances):
+        raise InstanceError("this policy reads node coordinates; this instance has only a matrix "
+                            "(use the matrix-aware policy or a classical solver)", field="coords")
     batch = from_instances(instances, device)
-    lo = batch.coords.amin(1, keepdim=True)
-    span = (batch.coords.amax(1, keepdim=True) - lo).amax(-1, keepdim=True).clamp_min(1e-12)
-    inside = bool(((batch.coords >= 0) & (batch.coords <= 1)).all())
-    if not inside:
-        batch.coords = (batch.coords - lo) / span
+    if batch.coords is not None and not bool(((batch.coords >= 0) & (batch.coords <= 1)).all()):
+        batch.coords, span = unit_square(batch.coords)
         batch.dist = batch.dist / span
     return batch
+
+
+def policy_kind(instance: Instance) -> str:
+    """The shipped policy for ``instance``: ``matrix`` when its matrix is asymmetric or it has no
+    coordinates (road networks), else ``pomo`` (trained on Euclidean instances)."""
+    if instance.coords is None or not np.allclose(instance.distance, instance.distance.T):
+        return "matrix"
+    return "pomo"
 
 
 def routes_of(problem: str, actions: torch.Tensor) -> tuple[tuple[int, ...], ...]:
@@ -97,9 +113,10 @@ def routes_of(problem: str, actions: torch.Tensor) -> tuple[tuple[int, ...], ...
 def _policy_and_batch(instance: Instance, checkpoint: str | None) -> tuple[torch.nn.Module, dict, Batch]:
     """The policy (``checkpoint``, else the shipped one nearest in size) and the instance, on the default device."""
     size = instance.num_nodes - (1 if instance.problem == "cvrp" else 0)
-    policy, meta = load_policy(checkpoint or shipped(instance.problem, size), problem=instance.problem)
+    path = checkpoint or shipped(instance.problem, size, policy_kind(instance))
+    policy, meta = load_policy(path, problem=instance.problem)
     device = default_device()
-    return policy.to(device), meta, to_batch([instance], device)
+    return policy.to(device), meta, to_batch([instance], device, need_coords=meta["policy"] != "matrix")
 
 
 def candidate_solutions(instance: Instance, count: int = 25, checkpoint: str | None = None,
@@ -112,7 +129,9 @@ def candidate_solutions(instance: Instance, count: int = 25, checkpoint: str | N
     policy, meta, batch = _policy_and_batch(instance, checkpoint)
     if augment_factor is None:
         augment_factor = 8 if batch.dist.is_cuda else 1
-    pomo = meta["policy"] == "pomo"
+    if batch.coords is None:
+        augment_factor = 1  # the symmetries act on coordinates
+    pomo = meta["policy"] in MULTISTART
     starts = instance.num_nodes - (1 if instance.problem == "cvrp" else 0)
     with torch.inference_mode():
         result = rollout(policy, make_env(instance.problem), augment(batch, augment_factor), "greedy",
@@ -154,7 +173,8 @@ def solve_hybrid(instance: Instance, refiner: str, time_limit: float = 10.0, see
 
 def solve_neural(instance: Instance, time_limit: float = 10.0, seed: int = 0, initial: Solution | None = None,
                  checkpoint: str | None = None, how: str = "multistart", augment_factor: int = 8) -> Solution:
-    """Solve one instance with a trained policy (by default the shipped POMO nearest in size).
+    """Solve one instance with a trained policy (by default the shipped one nearest in size, see
+    :func:`policy_kind`).
 
     The policy runs once (milliseconds to seconds); ``time_limit`` bounds
     nothing here and ``initial`` is not used.

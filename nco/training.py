@@ -6,8 +6,10 @@ compare each solution's reward with a baseline, and step along
 over the rollouts of the same instance), ``exponential`` (a moving average of
 the batch mean) and ``rollout`` (Kool et al.: the greedy solution of a frozen
 copy of the policy, replaced when a paired t-test on held-out instances says
-the trained one is better). Validation logs the greedy cost of a fixed
-instance set and its approximate gap to the published reference. The
+the trained one is better). Instances are uniform (Kool et al.) or, with
+``cities``, subsets of real cities' matrices (:class:`nco.envs.cities.CityPool`).
+Validation logs the greedy cost of a fixed instance set and, for uniform
+instances, its approximate gap to the published reference. The
 Trainer owns devices, precision, checkpoints, logs and the progress bar.
 """
 
@@ -28,8 +30,9 @@ from torch.utils.data import DataLoader
 from nco.data import SolverError, kool_cvrp_arrays, kool_tsp_arrays
 from nco.envs import make_env
 from nco.envs.batch import Batch, euclidean, random_batch
+from nco.envs.cities import CityPool
 
-from .policies import DEFAULT_BASELINE, make_policy
+from .policies import DEFAULT_BASELINE, MULTISTART, make_policy
 from .policies.decoding import best_of, rollout
 from .references import PUBLISHED_REFERENCE
 
@@ -55,25 +58,37 @@ def slice_batch(batch: Batch, start: int, stop: int) -> Batch:
     return Batch(batch.problem, cut(batch.dist), cut(batch.coords), cut(batch.demand), cut(batch.capacity))
 
 
+def city_pool(cities: list[str]) -> CityPool:
+    """The cities (bundled names or ``.npz`` paths, see :func:`nco.data.load_city`) as a training pool."""
+    from nco.data import load_city
+
+    return CityPool([load_city(c) for c in cities])
+
+
 class Reinforce(L.LightningModule):
     """REINFORCE with a shared, exponential or rollout baseline, on instances generated on the fly."""
 
     def __init__(self, problem: str, num_nodes: int, policy: str = "pomo", baseline: str | None = None,
                  batch_size: int = 64, steps_per_epoch: int = 100, lr: float = 1e-4, weight_decay: float = 1e-6,
                  val_size: int = 1000, val_batch_size: int = 250, policy_config: dict[str, Any] | None = None,
-                 exp_beta: float = 0.8):
+                 exp_beta: float = 0.8, cities: list[str] | None = None):
         super().__init__()
         baseline = baseline or DEFAULT_BASELINE.get(policy, "exponential")
         if baseline not in BASELINES:
             raise SolverError(f"unknown baseline {baseline!r}; expected one of {', '.join(BASELINES)}")
-        if baseline == "shared" and policy != "pomo":
-            raise SolverError("the shared baseline needs POMO's multiple starts (--policy pomo)")
+        if baseline == "shared" and policy not in MULTISTART:
+            raise SolverError("the shared baseline needs POMO's multiple starts (--policy pomo or matrix)")
         self.save_hyperparameters()
         self.policy = make_policy(policy, problem, **(policy_config or {}))
         self.env = make_env(problem)
         self.baseline_policy: torch.nn.Module | None = None
         self.register_buffer("ema", torch.zeros(()), persistent=True)
-        self.val_batch = fixed_batch(problem, num_nodes, val_size, VALIDATION_SEED)
+        self.pool = city_pool(cities) if cities else None
+        if self.pool is None:
+            self.val_batch = fixed_batch(problem, num_nodes, val_size, VALIDATION_SEED)
+        else:
+            generator = torch.Generator().manual_seed(VALIDATION_SEED)
+            self.val_batch = self.pool.sample(problem, num_nodes, val_size, generator)
         self.instances_seen = 0
         self._val_costs: list[torch.Tensor] = []
 
@@ -81,7 +96,7 @@ class Reinforce(L.LightningModule):
     @property
     def multistart(self) -> bool:
         """POMO decodes from every start node at once."""
-        return self.hparams.policy == "pomo"
+        return self.hparams.policy in MULTISTART
 
     def solve(self, policy, batch: Batch, decode: str):
         """One rollout of ``policy`` on ``batch`` (all starts for POMO)."""
@@ -102,10 +117,18 @@ class Reinforce(L.LightningModule):
         chunks = math.ceil(self.hparams.val_size / self.hparams.val_batch_size)
         return DataLoader(range(chunks), batch_size=None)
 
+    def draw(self, size: int) -> Batch:
+        """Fresh training instances on the module's device (uniform, or from the city pool)."""
+        if self.pool is None:
+            return random_batch(self.hparams.problem, self.hparams.num_nodes, size, device=self.device)
+        if self.pool.coords[0].device != self.device:
+            self.pool.to(self.device)
+        return self.pool.sample(self.hparams.problem, self.hparams.num_nodes, size)
+
     # -- steps ------------------------------------------------------------------------------------
     def training_step(self, _step, _index) -> torch.Tensor:
         hp = self.hparams
-        batch = random_batch(hp.problem, hp.num_nodes, hp.batch_size, device=self.device)
+        batch = self.draw(hp.batch_size)
         result = self.solve(self.policy, batch, "sample")
         reward = result.reward
         if hp.baseline == "shared":
@@ -134,7 +157,7 @@ class Reinforce(L.LightningModule):
         costs = torch.cat(self._val_costs) if self._val_costs else None
         self._val_costs = []
         self.log("instances_seen", float(self.instances_seen))
-        reference = PUBLISHED_REFERENCE.get((self.hparams.problem, self.hparams.num_nodes))
+        reference = None if self.pool else PUBLISHED_REFERENCE.get((self.hparams.problem, self.hparams.num_nodes))
         if costs is not None and reference is not None:
             # Against the published test-set mean: the validation instances share its distribution,
             # not its instances, so this gap is approximate (nco eval measures the real one).
@@ -177,6 +200,7 @@ class Reinforce(L.LightningModule):
 DEFAULTS = {  # batch size and learning rate per policy, as published (Kool 2019, Kwon 2020, Bello 2016)
     "am": {"batch_size": 512, "lr": 1e-4},
     "pomo": {"batch_size": 64, "lr": 1e-4},
+    "matrix": {"batch_size": 64, "lr": 1e-4},
     "ptrnet": {"batch_size": 128, "lr": 1e-3},
 }
 
@@ -184,8 +208,9 @@ DEFAULTS = {  # batch size and learning rate per policy, as published (Kool 2019
 def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str | None = None,
           max_minutes: float = 10.0, out: str | Path = "runs/nco", accelerator: str = "auto",
           devices: str | int = "auto", resume: str | None = None, seed: int = 0, init: str | None = None,
-          **overrides) -> dict[str, Any]:
-    """Train a policy under Lightning's Trainer for at most ``max_minutes``; return paths and figures.
+          max_steps: int = -1, **overrides) -> dict[str, Any]:
+    """Train a policy under Lightning's Trainer for at most ``max_minutes`` (and ``max_steps`` optimizer
+    steps, when not -1); return paths and figures.
 
     Writes Lightning checkpoints (best and last), CSV and TensorBoard logs
     under ``out`` and the best policy as ``out/policy.pt`` (see
@@ -207,10 +232,15 @@ def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str
     params = DEFAULTS.get(policy, {}) | {k: v for k, v in overrides.items() if v is not None}
     module = Reinforce(problem, num_nodes, policy, baseline, **params)
     if init is not None:
-        from .checkpoints import load_policy
+        from .checkpoints import CheckpointError, load_policy
 
-        start_policy, meta = load_policy(init, problem=problem, policy=policy)
-        module.policy.load_state_dict(start_policy.state_dict())
+        start_policy, meta = load_policy(init, problem=problem)
+        if meta["policy"] == policy:
+            module.policy.load_state_dict(start_policy.state_dict())
+        elif (meta["policy"], policy) == ("pomo", "matrix"):  # matrix-aware training from a trained POMO
+            module.policy.load_pomo(start_policy.state_dict())
+        else:
+            raise CheckpointError(f"{init}: a {meta['policy']} policy cannot start a {policy} policy")
         module.instances_seen = int(meta["training"].get("instances_seen", 0))
         prior_minutes = float(meta["training"].get("minutes", 0.0))
         prior_device = meta["training"].get("device")
@@ -219,7 +249,7 @@ def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str
     checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best-{epoch}-{step}", monitor="val/cost",
                                  mode="min", save_last=True)
     trainer = L.Trainer(
-        max_time={"minutes": max_minutes}, max_epochs=-1, accelerator=accelerator, devices=devices,
+        max_time={"minutes": max_minutes}, max_epochs=-1, max_steps=max_steps, accelerator=accelerator, devices=devices,
         precision="bf16-mixed" if torch.cuda.is_available() and accelerator != "cpu" else "32-true",
         callbacks=[checkpoint, RichProgressBar()], gradient_clip_val=1.0, log_every_n_steps=10,
         logger=[CSVLogger(out, name="csv"), TensorBoardLogger(out, name="tensorboard")],
@@ -235,7 +265,8 @@ def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str
         device = f"{prior_device}, then {device}"
     training = {"minutes": round(minutes, 2), "instances_seen": module.instances_seen, "device": device,
                 "baseline": module.hparams.baseline, "batch_size": module.hparams.batch_size, "lr": module.hparams.lr,
-                "val_cost": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None}
+                "val_cost": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None,
+                "instances": "cities: " + ", ".join(module.pool.names) if module.pool else "uniform (Kool et al.)"}
     policy_path = save_policy(out / "policy.pt", module.policy, policy, problem, num_nodes,
                               module.hparams.policy_config, training)
     return {"checkpoint": best, "policy": str(policy_path), **training}

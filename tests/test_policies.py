@@ -14,7 +14,7 @@ from nco.policies.decoding import augment
 
 
 @pytest.mark.parametrize("problem, name", [("tsp", "am"), ("tsp", "pomo"), ("tsp", "ptrnet"), ("cvrp", "am"),
-                                           ("cvrp", "pomo")])
+                                           ("cvrp", "pomo"), ("tsp", "matrix"), ("cvrp", "matrix")])
 @pytest.mark.parametrize("how", ["greedy", "sample", "multistart"])
 def test_every_decoding_gives_checked_solutions(problem, name, how):
     if name == "ptrnet" and how == "multistart":
@@ -78,11 +78,14 @@ def test_neural_solver_beats_nearest_neighbour_on_cvrp():
     assert nco.solve(instance, "neural").cost < nco.solve(instance, "nearest").cost
 
 
-def test_neural_solver_needs_coordinates():
+def test_coordinate_policies_refuse_matrix_only_instances():
+    from nco.neural import solve_neural
+
     instance = random_tsp(20, seed=0)
     matrix_only = nco.TSPInstance(distance=instance.distance)
     with pytest.raises(nco.InstanceError, match="coordinates"):
-        nco.solve(matrix_only, "neural")
+        solve_neural(matrix_only, checkpoint=str(shipped("tsp", 20)))
+    assert nco.solve(matrix_only, "neural").cost > 0  # the matrix-aware policy takes it
 
 
 def test_eval_cli_and_a_foreign_checkpoint(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""Neural policies (``nco.policies``): the Attention Model, POMO and the Pointer Network.
+"""Neural policies (``nco.policies``): the Attention Model, POMO, matrix-aware POMO and the Pointer Network.
 
 Every policy has ``encode(batch) -> cache`` and ``logits(cache, state) ->
 [B, S, N]``; :mod:`nco.policies.decoding` turns them into solutions.
@@ -11,27 +11,35 @@ from torch import nn
 from nco.data import SolverError
 
 from .attention import AttentionPolicy
+from .matrix import MatrixPolicy
 from .pointer import PointerNetwork
 
 # Hyperparameters of each named policy as published (embedding 128, 8 heads, FF 512).
 PRESETS: dict[str, dict] = {
     "am": {"cls": "attention", "num_layers": 3, "norm": "batch", "graph_context": True},
     "pomo": {"cls": "attention", "num_layers": 6, "norm": "instance", "graph_context": False},
+    "matrix": {"cls": "matrix"},  # POMO's shape, attention biased by the distance matrix
     "ptrnet": {"cls": "pointer"},
 }
 
+# Policies decoded from every start node at once (POMO's multiple starts).
+MULTISTART = ("pomo", "matrix")
+
 # What each policy trains with unless told otherwise.
-DEFAULT_BASELINE = {"am": "rollout", "pomo": "shared", "ptrnet": "exponential"}
+DEFAULT_BASELINE = {"am": "rollout", "pomo": "shared", "matrix": "shared", "ptrnet": "exponential"}
 
 
 def make_policy(name: str, problem: str, **overrides) -> nn.Module:
-    """A fresh policy ``am``, ``pomo`` or ``ptrnet`` for ``problem``, with published hyperparameters."""
+    """A fresh policy ``am``, ``pomo``, ``matrix`` or ``ptrnet`` for ``problem``, with published hyperparameters."""
     if name not in PRESETS:
         raise SolverError(f"unknown policy {name!r}; expected one of {', '.join(PRESETS)}")
     config = {k: v for k, v in PRESETS[name].items() if k != "cls"} | overrides
     if PRESETS[name]["cls"] == "pointer":
         return PointerNetwork(problem, **config)
+    if PRESETS[name]["cls"] == "matrix":
+        return MatrixPolicy(problem, **config)
     return AttentionPolicy(problem, **config)
 
 
-__all__ = ["AttentionPolicy", "PointerNetwork", "PRESETS", "DEFAULT_BASELINE", "make_policy"]
+__all__ = ["AttentionPolicy", "MatrixPolicy", "PointerNetwork", "PRESETS", "DEFAULT_BASELINE", "MULTISTART",
+           "make_policy"]

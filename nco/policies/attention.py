@@ -46,10 +46,13 @@ class EncoderLayer(nn.Module):
         self.ff = nn.Sequential(nn.Linear(dim, ff_hidden), nn.ReLU(), nn.Linear(ff_hidden, dim))
         self.norm2 = Norm(dim, norm)
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """``bias [B, heads, N, N]``, when given, is added to the attention scores (matrix-aware encoders)."""
         b, n, d = h.shape
         q, k, v = self.qkv(h).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        att = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, n, d)
+        if bias is not None:
+            bias = bias.to(q.dtype)
+        att = F.scaled_dot_product_attention(q, k, v, attn_mask=bias).transpose(1, 2).reshape(b, n, d)
         h = self.norm1(h + self.out(att))
         return self.norm2(h + self.ff(h))
 
@@ -63,6 +66,7 @@ class Cache:
     glimpse_k: torch.Tensor  # [B, H, N, D/H]
     glimpse_v: torch.Tensor  # [B, H, N, D/H]
     logit_k: torch.Tensor  # [B, N, D]
+    dist: torch.Tensor | None = None  # [B, N, N] scaled matrix, for decoders that read it
 
 
 class AttentionPolicy(nn.Module):
@@ -109,11 +113,15 @@ class AttentionPolicy(nn.Module):
         h = self._embed(batch)
         for layer in self.layers:
             h = layer(h)
+        return self._cache(h)
+
+    def _cache(self, h: torch.Tensor, dist: torch.Tensor | None = None) -> Cache:
+        """The decoder's projections of the refined node embeddings ``h``."""
         b, n, d = h.shape
         gk, gv, lk = self.project_nodes(h).chunk(3, -1)
         split = lambda t: t.view(b, n, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
         graph = self.project_graph(h.mean(1, keepdim=True)) if self.graph_context else torch.zeros_like(h[:, :1])
-        return Cache(h, graph, split(gk), split(gv), lk)
+        return Cache(h, graph, split(gk), split(gv), lk, dist)
 
     def _query(self, cache: Cache, state) -> torch.Tensor:
         nodes = cache.nodes

@@ -1,0 +1,77 @@
+"""Training instances drawn from real cities, as batches on any device.
+
+Each instance takes a random subset of one city's points (a random city of
+the pool per instance) and its distance or duration matrix (a random choice
+per instance), so one policy learns both objectives. Coordinates are moved
+into the unit square exactly as :func:`nco.neural.to_batch` moves them at
+solve time, and each matrix is divided by its mean arc, so costs from cities
+of different sizes and from metres or seconds stay comparable in a batch.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .batch import Batch, random_demand
+
+
+def unit_square(coords: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``coords [B, N, 2]`` shifted and scaled (one factor for both axes) into the unit square, and the factors."""
+    lo = coords.amin(1, keepdim=True)
+    span = (coords.amax(1, keepdim=True) - lo).amax(-1, keepdim=True).clamp_min(1e-12)
+    return (coords - lo) / span, span
+
+
+def mean_scaled(dist: torch.Tensor) -> torch.Tensor:
+    """``dist [B, N, N]`` divided by each instance's mean off-diagonal entry."""
+    n = dist.shape[1]
+    scale = dist.sum((1, 2), keepdim=True) / (n * (n - 1))
+    return dist / scale.clamp_min(1e-12)
+
+
+class CityPool:
+    """Coordinates and both matrices of several cities, ready to sample training batches from."""
+
+    def __init__(self, cities: list) -> None:
+        """``cities``: :class:`nco.data.City` objects (see :func:`nco.data.load_city`)."""
+        if not cities:
+            from nco.data import InstanceError
+
+            raise InstanceError("expected at least one city", field="cities")
+        self.names = [c.name for c in cities]
+        self.coords = [torch.as_tensor(c.coords, dtype=torch.float32) for c in cities]
+        self.matrices = [torch.stack([torch.as_tensor(c.distance, dtype=torch.float32),
+                                      torch.as_tensor(c.duration, dtype=torch.float32)]) for c in cities]
+
+    def to(self, device: torch.device | str) -> "CityPool":
+        """The pool on ``device`` (in place; returns itself)."""
+        self.coords = [c.to(device) for c in self.coords]
+        self.matrices = [m.to(device) for m in self.matrices]
+        return self
+
+    def sample(self, problem: str, num_nodes: int, size: int, generator: torch.Generator | None = None) -> Batch:
+        """``size`` instances of ``num_nodes`` cities (TSP) or customers plus a depot (CVRP)."""
+        from nco.data import InstanceError
+
+        nodes = num_nodes + (problem == "cvrp")
+        smallest = min(c.shape[0] for c in self.coords)
+        if nodes > smallest:
+            raise InstanceError(f"expected at most {smallest} nodes (the smallest city), got {nodes}",
+                                field="num_nodes")
+        device = self.coords[0].device
+        draw = lambda *shape, high: torch.randint(high, shape, device=device, generator=generator)  # noqa: E731
+        city, objective = draw(size, high=len(self.coords)), draw(size, high=2)
+        dist = torch.empty(size, nodes, nodes, device=device)
+        coords = torch.empty(size, nodes, 2, device=device)
+        for c in range(len(self.coords)):
+            rows = (city == c).nonzero().flatten()
+            if len(rows) == 0:
+                continue
+            pick = torch.rand(len(rows), self.coords[c].shape[0], device=device,
+                              generator=generator).argsort(1)[:, :nodes]
+            dist[rows] = self.matrices[c][objective[rows, None, None], pick[:, :, None], pick[:, None, :]]
+            coords[rows] = self.coords[c][pick]
+        dist, coords = mean_scaled(dist), unit_square(coords)[0]
+        if problem == "tsp":
+            return Batch("tsp", dist, coords)
+        return Batch("cvrp", dist, coords, *random_demand(num_nodes, size, device, generator))

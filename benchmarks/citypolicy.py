@@ -26,7 +26,8 @@ import numpy as np
 from rich.progress import Progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, SHARED, append_row, machine, markdown_table, pyvrp_solve, read_rows  # noqa: E402
+from common import (RESULTS, SHARED, append_row, bar_chart, machine, markdown_table, pyvrp_solve,  # noqa: E402
+                    read_rows)
 from realcity import PROBLEMS, city_file  # noqa: E402
 
 FIRST_SEED = 1000
@@ -92,11 +93,6 @@ def trained_on(checkpoint: str) -> set[str]:
 
 def report(rows: list[dict[str, str]], seen: dict[str, set[str]], out: Path) -> str:
     """Mean gap to PyVRP per problem, city and policy; a bar chart per problem."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     ref = {(r["city"], r["problem"], r["instance"]): float(r["cost"]) for r in rows if r["solver"] == "pyvrp"}
     labels = sorted({r["solver"] for r in rows} - {"pyvrp"})
     cities = sorted({r["city"] for r in rows})
@@ -124,17 +120,10 @@ def report(rows: list[dict[str, str]], seen: dict[str, set[str]], out: Path) -> 
             f"mean decoding seconds per instance in the 'all' rows. Machine: {where}.\n\n"
             f"{markdown_table(['problem', 'city', *labels], body)}\n")
     (out / "citypolicy.md").write_text(text)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    width = 0.8 / len(labels)
-    for k, label in enumerate(labels):
-        ax.bar([p + k * width for p in range(len(PROBLEMS))],
-               [np.mean(means.get((problem, label), [np.nan])) for problem in PROBLEMS], width, label=label)
-    ax.set_xticks([p + width * (len(labels) - 1) / 2 for p in range(len(PROBLEMS))], list(PROBLEMS.values()))
-    ax.set_ylabel("mean gap to PyVRP (%)")
-    ax.set_title(f"Policies on {len(cities)} real cities (OSRM car)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "citypolicy.png", dpi=120)
+    heights = {label: [np.mean(means.get((problem, label), [np.nan])) for problem in PROBLEMS]
+               for label in labels}
+    bar_chart(out / "citypolicy.png", list(PROBLEMS.values()), heights, "mean gap to PyVRP (%)",
+              f"Policies on {len(cities)} real cities (OSRM car)")
     return text
 
 

@@ -79,3 +79,23 @@ def pyvrp_solve(instance, seconds: float, seed: int = 0) -> list[list[int]]:
     result = m.solve(stop=MaxRuntime(seconds), seed=seed, display=False)
     # Activities are depots and clients; a client's idx counts clients from 0 (our customer id - 1).
     return [[int(a.idx) + 1 for a in route if a.is_client()] for route in result.best.routes()]
+
+
+def bar_chart(path: Path, groups: list[str], values: dict[str, list[float]], ylabel: str, title: str) -> None:
+    """Grouped bars saved as a PNG: one group per entry of ``groups``, one bar per series of ``values``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    width = 0.8 / len(values)
+    for k, (label, heights) in enumerate(values.items()):
+        ax.bar([p + k * width for p in range(len(groups))], heights, width, label=label)
+    ax.set_xticks([p + width * (len(values) - 1) / 2 for p in range(len(groups))], groups)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -23,7 +23,8 @@ import numpy as np
 from rich.progress import Progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, SHARED, append_row, machine, markdown_table, pyvrp_solve, read_rows  # noqa: E402
+from common import (RESULTS, SHARED, append_row, bar_chart, machine, markdown_table, pyvrp_solve,  # noqa: E402
+                    read_rows)
 
 SOLVERS = ["neural", "neural+ga", "ortools", "pyvrp"]
 PROBLEMS = {"tsp": "ATSP100", "cvrp": "ACVRP100"}
@@ -80,11 +81,6 @@ def _warm_up() -> None:
 
 def report(rows: list[dict[str, str]], checks: list[dict[str, object]], out: Path) -> str:
     """Mean gap to the best solver per instance, per city, problem and solver; the osmnx check; a bar chart."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     best: dict[tuple, float] = {}
     for r in rows:
         key = (r["city"], r["problem"], r["instance"])
@@ -113,17 +109,10 @@ def report(rows: list[dict[str, str]], checks: list[dict[str, object]], out: Pat
             f"Machine: {'; '.join(where)}. Time limit: {', '.join(limit)} s.\n\n{table}\n\n"
             f"## OSRM durations against osmnx shortest travel times (random pairs)\n\n{check_table}\n")
     (out / "realcity.md").write_text(text)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    width = 0.8 / len(solvers)
-    for k, s in enumerate(solvers):
-        ax.bar([p + k * width for p in range(len(PROBLEMS))],
-               [np.mean(bars.get((problem, s), [np.nan])) for problem in PROBLEMS], width, label=s)
-    ax.set_xticks([p + width * (len(solvers) - 1) / 2 for p in range(len(PROBLEMS))], list(PROBLEMS.values()))
-    ax.set_ylabel("mean gap to the best solver (%)")
-    ax.set_title(f"{len(cities)} real cities (OSRM car, distance)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "realcity.png", dpi=120)
+    heights = {label: [np.mean(bars.get((problem, label), [np.nan])) for problem in PROBLEMS]
+               for label in solvers}
+    bar_chart(out / "realcity.png", list(PROBLEMS.values()), heights, "mean gap to the best solver (%)",
+              f"{len(cities)} real cities (OSRM car, distance)")
     return text
 
 

@@ -5,6 +5,11 @@ first written to XML with pyosmium; osmnx then adds speeds (from ``maxspeed``
 tags, else the mean of the road class) and travel times. Its shortest travel
 times are a second, independent opinion on OSRM's durations (OSRM's car
 profile also slows turns and traffic signals, so it should come out slower).
+
+A road class with fewer than ``MIN_TAGGED`` edges carrying a speed limit gets
+the speed of OSRM's car profile for that class instead: osmnx would give it
+the mean of the other classes' tagged edges, and in an extract where two
+service roads are tagged 10 km/h (Moscow's) every street then drives at 10.
 """
 
 from __future__ import annotations
@@ -19,6 +24,13 @@ from .osrm import OsrmError
 DRIVABLE = {"motorway", "trunk", "primary", "secondary", "tertiary", "unclassified", "residential",
             "living_street", "service", "road", "motorway_link", "trunk_link", "primary_link",
             "secondary_link", "tertiary_link"}
+
+
+# OSRM car profile's speed (km/h) per highway class (share/profiles/car.lua, ``speeds``).
+CLASS_SPEEDS = {"motorway": 90, "motorway_link": 45, "trunk": 85, "trunk_link": 40, "primary": 65,
+                "primary_link": 30, "secondary": 55, "secondary_link": 25, "tertiary": 40, "tertiary_link": 20,
+                "unclassified": 25, "residential": 25, "living_street": 10, "service": 15, "road": 25}
+MIN_TAGGED = 5  # tagged edges a class needs before osmnx's mean of its speed limits is trusted
 
 
 def _drivable(tags) -> bool:
@@ -69,8 +81,18 @@ def road_graph(pbf: str | Path):
         if not wanted_nodes:
             raise OsrmError(f"{pbf}: no drivable roads in the extract")
         graph = ox.graph_from_xml(xml, bidirectional=False, simplify=True, retain_all=False)
-    graph = ox.routing.add_edge_speeds(graph)
+    graph = ox.routing.add_edge_speeds(graph, hwy_speeds=_sparse_class_speeds(graph))
     return ox.routing.add_edge_travel_times(graph)
+
+
+def _sparse_class_speeds(graph) -> dict[str, float]:
+    """OSRM's class speed for each road class with fewer than ``MIN_TAGGED`` edges tagged ``maxspeed``."""
+    tagged: dict[str, int] = {}
+    for _, _, data in graph.edges(data=True):
+        classes = data.get("highway")
+        for cls in classes if isinstance(classes, list) else [classes]:
+            tagged[cls] = tagged.get(cls, 0) + ("maxspeed" in data)
+    return {cls: CLASS_SPEEDS.get(cls, 25) for cls, count in tagged.items() if count < MIN_TAGGED}
 
 
 def cross_check(city, pbf: str | Path, pairs: int = 100, seed: int = 0) -> dict[str, float]:

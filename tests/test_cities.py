@@ -149,6 +149,23 @@ def test_osmnx_travel_times_agree_with_osrm(krems, krems_pbf):
     assert check["correlation"] > 0.5 and 1.0 <= check["median_ratio"] <= 2.5
 
 
+def test_sparsely_tagged_road_classes_drive_at_osrm_class_speeds():
+    import networkx as nx
+    import osmnx as ox
+
+    from nco.data.roadgraph import _sparse_class_speeds
+
+    graph = nx.MultiDiGraph(crs="epsg:4326")
+    graph.add_edge(1, 2, highway="service", maxspeed="10", length=100.0)
+    graph.add_edge(2, 3, highway="service", maxspeed="10", length=100.0)
+    graph.add_edge(3, 4, highway="residential", length=100.0)
+    graph.add_edge(4, 5, highway="service", length=100.0)
+    speeds = ox.routing.add_edge_speeds(graph, hwy_speeds=_sparse_class_speeds(graph))
+    got = {(u, v): d["speed_kph"] for u, v, d in speeds.edges(data=True)}
+    # osmnx alone would give the residential street the 10 km/h of two tagged service roads.
+    assert got == {(1, 2): 10.0, (2, 3): 10.0, (3, 4): 25.0, (4, 5): 15.0}
+
+
 @pytest.mark.parametrize("name", ["monaco", "helsinki"])
 def test_bundled_cities_load_without_osrm(name):
     assert name in bundled_cities()

@@ -1,7 +1,8 @@
 """Neural policies on real-city instances: the matrix-aware policy against coordinate-only POMO.
 
     python benchmarks/citypolicy.py                                # shipped pomo and matrix checkpoints
-    python benchmarks/citypolicy.py --checkpoint pomo-cities runs/tsp/policy.pt --checkpoint pomo-cities runs/cvrp/policy.pt
+    python benchmarks/citypolicy.py --checkpoint pomo-cities runs/tsp/policy.pt \
+        --checkpoint pomo-cities runs/cvrp/policy.pt
 
 For each city built from ``../shared/data/osm`` (as ``benchmarks/realcity.py``
 builds them, cached under ``--work``): ATSP100 and ACVRP100 instances (seeds
@@ -33,20 +34,19 @@ from realcity import PROBLEMS, city_file  # noqa: E402
 FIRST_SEED = 1000
 
 
-def instance(path: str, problem: str, index: int):
-    """Instance ``index`` of a city: seed ``FIRST_SEED + index``, distance for even, duration for odd ones."""
-    from nco.data import load_city
-
+def instance(city, problem: str, index: int):
+    """Instance ``index`` of a :class:`nco.data.City`: seed ``FIRST_SEED + index``, distance for even, duration
+    for odd ones."""
     objective = "distance" if index % 2 == 0 else "duration"
-    return load_city(path).sample(100, problem, objective, seed=FIRST_SEED + index), objective
+    return city.sample(100, problem, objective, seed=FIRST_SEED + index), objective
 
 
 def reference(task: tuple[str, str, int, float]) -> dict:
     """PyVRP's cost on one instance."""
-    from nco.data import evaluate
+    from nco.data import evaluate, load_city
 
     path, problem, index, seconds = task
-    inst, objective = instance(path, problem, index)
+    inst, objective = instance(load_city(path), problem, index)
     cost = evaluate(inst, pyvrp_solve(inst, seconds))
     return {"city": Path(path).stem, "problem": problem, "objective": objective, "instance": index,
             "solver": "pyvrp", "cost": cost, "seconds": seconds, "machine": machine()}
@@ -57,15 +57,16 @@ def decode_all(label: str, checkpoint: str, paths: list[str], count: int) -> lis
     import torch
 
     from nco.checkpoints import load_policy
-    from nco.data import evaluate
+    from nco.data import evaluate, load_city
     from nco.neural import decode, routes_of, to_batch
 
     torch.set_num_threads(1)
     policy, meta = load_policy(checkpoint)
     problem, rows = meta["problem"], []
     for path in paths:
+        city = load_city(path)  # once per city, not per instance
         for index in range(count):
-            inst, objective = instance(path, problem, index)
+            inst, objective = instance(city, problem, index)
             batch = to_batch([inst], need_coords=meta["policy"] != "matrix")
             start = time.perf_counter()
             out = decode(policy, meta, batch, "multistart", 8)

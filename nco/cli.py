@@ -215,8 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a policy with REINFORCE (Lightning) and print its checkpoint",
                        description="Train an attention model (am), POMO (pomo), matrix-aware POMO (matrix) or "
-                                   "pointer network (ptrnet) on instances generated on the fly; writes checkpoints, CSV and TensorBoard logs "
-                                   "and OUT/policy.pt, and prints the checkpoint path.")
+                                   "pointer network (ptrnet) on instances generated on the fly; writes "
+                                   "checkpoints, CSV and TensorBoard logs and OUT/policy.pt, and prints the "
+                                   "checkpoint path.")
     t.add_argument("problem", choices=("tsp", "cvrp"))
     t.add_argument("--num-nodes", type=int, default=None, metavar="N", help="cities (TSP) or customers (CVRP); default 20")
     t.add_argument("--policy", choices=("am", "pomo", "matrix", "ptrnet"), default=None,

@@ -25,7 +25,7 @@ from nco.envs.cities import unit_square
 
 from .checkpoints import load_policy, shipped
 from .policies import MULTISTART
-from .policies.decoding import augment, best_of, rollout
+from .policies.decoding import augment, best_of, rollout, usable_factor
 
 DECODES = ("greedy", "sample", "multistart")
 
@@ -59,8 +59,7 @@ def decode(policy, meta: dict, batch: Batch, how: str = "multistart", augment_fa
     env = make_env(meta["problem"])
     starts = batch.num_nodes - (1 if meta["problem"] == "cvrp" else 0)
     pomo = meta["policy"] in MULTISTART
-    if batch.coords is None:
-        augment_factor = 1  # the symmetries act on coordinates
+    augment_factor = usable_factor(batch, augment_factor)
     # (rollouts per instance, forced distinct first nodes, action choice)
     if how == "multistart":
         num_starts, forced, mode = starts, True, "greedy"
@@ -129,8 +128,7 @@ def candidate_solutions(instance: Instance, count: int = 25, checkpoint: str | N
     policy, meta, batch = _policy_and_batch(instance, checkpoint)
     if augment_factor is None:
         augment_factor = 8 if batch.dist.is_cuda else 1
-    if batch.coords is None:
-        augment_factor = 1  # the symmetries act on coordinates
+    augment_factor = usable_factor(batch, augment_factor)
     pomo = meta["policy"] in MULTISTART
     starts = instance.num_nodes - (1 if instance.problem == "cvrp" else 0)
     with torch.inference_mode():

@@ -36,6 +36,11 @@ def augment(batch: Batch, factor: int = 8) -> Batch:
     return out
 
 
+def usable_factor(batch: Batch, factor: int) -> int:
+    """``factor``, or 1 when the batch has no coordinates (the symmetries act on coordinates)."""
+    return factor if batch.coords is not None else 1
+
+
 def rollout(policy, env, batch: Batch, decode: str = "greedy", num_starts: int = 1,
             multistart: bool = False, temperature: float = 1.0) -> Rollout:
     """Build complete solutions for every instance of ``batch``.

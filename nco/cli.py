@@ -103,6 +103,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                "init": args.init, "cities": args.cities, "max_steps": args.max_steps}
     explicit = {k: v for k, v in options.items() if v is not None}
     result = train(args.problem, **(config | explicit))
+    if result.get("rank", 0) != 0:  # another DDP rank: rank 0 reports
+        return 0
     Console().print(f"policy: {result['policy']}\ncheckpoint: {result['checkpoint']}\n"
                     f"{result['instances_seen']} instances in {result['minutes']} min on {result['device']}, "
                     f"best validation cost {result['val_cost']}")

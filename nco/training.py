@@ -10,7 +10,10 @@ the trained one is better). Instances are uniform (Kool et al.) or, with
 ``cities``, subsets of real cities' matrices (:class:`nco.envs.cities.CityPool`).
 Validation logs the greedy cost of a fixed instance set and, for uniform
 instances, its approximate gap to the published reference. The
-Trainer owns devices, precision, checkpoints, logs and the progress bar.
+Trainer owns devices, precision, checkpoints, logs and the progress bar. On
+several devices (DDP) each rank draws its own instances and every rank
+validates the whole set, so that all ranks take the same checkpoint and
+baseline decisions without gathering results.
 """
 
 from __future__ import annotations
@@ -126,6 +129,12 @@ class Reinforce(L.LightningModule):
         return self.pool.sample(self.hparams.problem, self.hparams.num_nodes, size)
 
     # -- steps ------------------------------------------------------------------------------------
+    def on_train_start(self) -> None:
+        # Under DDP every rank starts from the same seed; offset it so that the ranks draw different
+        # instances (and samples), not the same batch several times.
+        if self.trainer.world_size > 1:
+            torch.manual_seed(torch.initial_seed() + self.global_rank)
+
     def training_step(self, _step, _index) -> torch.Tensor:
         hp = self.hparams
         batch = self.draw(hp.batch_size)
@@ -138,11 +147,13 @@ class Reinforce(L.LightningModule):
                 base = -self.greedy_cost(self.baseline_policy, batch)[:, None]
         else:  # exponential, and the rollout baseline's warm-up epoch (as in Kool et al.)
             mean = reward.mean().detach()
+            if self.trainer.world_size > 1:  # one baseline for all ranks, as on one device
+                mean = self.all_gather(mean).mean()
             self.ema = mean if self.global_step == 0 else hp.exp_beta * self.ema + (1 - hp.exp_beta) * mean
             base = self.ema
         advantage = (reward - base).detach()
         loss = -(advantage * result.log_prob).mean()
-        self.instances_seen += hp.batch_size
+        self.instances_seen += hp.batch_size * self.trainer.world_size  # every rank draws its own batch
         self.log_dict({"train/loss": loss, "train/cost": -reward.mean()}, prog_bar=True, batch_size=hp.batch_size)
         return loss
 
@@ -205,6 +216,18 @@ DEFAULTS = {  # batch size and learning rate per policy, as published (Kool 2019
 }
 
 
+def device_count(accelerator: str, devices: str | int) -> int:
+    """How many devices the Trainer will use (``auto`` takes every GPU, or one CPU process)."""
+    if isinstance(devices, int):
+        return devices
+    if str(devices).isdigit():
+        return int(devices)
+    if devices in ("auto", "-1", -1):
+        gpus = torch.cuda.is_available() and accelerator in ("auto", "gpu", "cuda")
+        return torch.cuda.device_count() if gpus else 1
+    return len([d for d in str(devices).split(",") if d.strip()])  # a list such as "0,1"
+
+
 def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str | None = None,
           max_minutes: float = 10.0, out: str | Path = "runs/nco", accelerator: str = "auto",
           devices: str | int = "auto", resume: str | None = None, seed: int = 0, init: str | None = None,
@@ -246,10 +269,13 @@ def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str
         prior_device = meta["training"].get("device")
     else:
         prior_minutes, prior_device = 0.0, None
+    count = device_count(accelerator, devices)
     checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best-{epoch}-{step}", monitor="val/cost",
                                  mode="min", save_last=True)
     trainer = L.Trainer(
         max_time={"minutes": max_minutes}, max_epochs=-1, max_steps=max_steps, accelerator=accelerator, devices=devices,
+        # POMO leaves some weights unused (the TSP placeholder, the graph context), which plain DDP rejects.
+        strategy="ddp_find_unused_parameters_true" if count > 1 else "auto", use_distributed_sampler=False,
         precision="bf16-mixed" if torch.cuda.is_available() and accelerator != "cpu" else "32-true",
         callbacks=[checkpoint, RichProgressBar()], gradient_clip_val=1.0, log_every_n_steps=10,
         logger=[CSVLogger(out, name="csv"), TensorBoardLogger(out, name="tensorboard")],
@@ -258,9 +284,13 @@ def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str
     trainer.fit(module, ckpt_path=resume)
     minutes = prior_minutes + (time.perf_counter() - start) / 60
     best = checkpoint.best_model_path or checkpoint.last_model_path
+    if not trainer.is_global_zero:  # the other DDP ranks: rank 0 writes the policy file
+        return {"checkpoint": best, "policy": str(out / "policy.pt"), "rank": trainer.global_rank}
     if best:
         module = Reinforce.load_from_checkpoint(best, map_location="cpu", weights_only=False)
     device = torch.cuda.get_device_name() if torch.cuda.is_available() and accelerator != "cpu" else "CPU"
+    if trainer.world_size > 1:
+        device = f"{trainer.world_size} x {device} (DDP)"
     if prior_device and prior_device != device:
         device = f"{prior_device}, then {device}"
     training = {"minutes": round(minutes, 2), "instances_seen": module.instances_seen, "device": device,

@@ -42,6 +42,23 @@ def test_short_training_beats_a_random_policy(tmp_path, problem, policy, how):
     assert trained < 0.8 * random_policy_cost(problem, 10)
 
 
+def test_ddp_on_two_cpu_processes_trains_and_counts_both_ranks(tmp_path):
+    # Lightning's DDP launcher starts the second rank by running the same command again, so this goes
+    # through the CLI; only rank 0 writes the policy and reports.
+    out = tmp_path / "ddp"
+    run = subprocess.run([sys.executable, "-m", "nco.cli", "train", "tsp", "--num-nodes", "10", "--max-minutes", "5",
+                          "--max-steps", "30", "--steps-per-epoch", "15", "--batch-size", "32", "--val-size", "100",
+                          "--accelerator", "cpu", "--devices", "2", "--out", str(out)],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.count("policy:") == 1
+    _, meta = load_policy(out / "policy.pt")
+    assert meta["training"]["device"] == "2 x CPU (DDP)"
+    best_step = int(run.stdout.strip().splitlines()[-1].rsplit("step=", 1)[1].removesuffix(".ckpt"))
+    assert meta["training"]["instances_seen"] == best_step * 32 * 2  # the best checkpoint's, both ranks' batches
+    assert policy_cost(out / "policy.pt", "tsp", 10, "multistart") < 0.8 * random_policy_cost("tsp", 10)
+
+
 def test_bad_training_options_are_refused(tmp_path):
     with pytest.raises(SolverError, match="shared baseline needs POMO"):
         train("tsp", 10, policy="am", baseline="shared", max_minutes=0.1, out=tmp_path, accelerator="cpu")

@@ -216,12 +216,11 @@ DEFAULTS = {  # batch size and learning rate per policy, as published (Kool 2019
 }
 
 
-def device_count(accelerator: str, devices: str | int) -> int:
-    """How many devices the Trainer will use (``auto`` takes every GPU, or one CPU process)."""
-    if isinstance(devices, int):
+def _device_count(accelerator: str, devices: str | int) -> int:
+    """How many devices the Trainer will use (``devices`` as :func:`train` normalised it: a number, ``auto``,
+    ``-1`` or a list such as ``"0,1"``; ``auto`` takes every GPU, or one CPU process)."""
+    if isinstance(devices, int) and devices != -1:
         return devices
-    if str(devices).isdigit():
-        return int(devices)
     if devices in ("auto", "-1", -1):
         gpus = torch.cuda.is_available() and accelerator in ("auto", "gpu", "cuda")
         return torch.cuda.device_count() if gpus else 1
@@ -269,7 +268,7 @@ def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str
         prior_device = meta["training"].get("device")
     else:
         prior_minutes, prior_device = 0.0, None
-    count = device_count(accelerator, devices)
+    count = _device_count(accelerator, devices)
     checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best-{epoch}-{step}", monitor="val/cost",
                                  mode="min", save_last=True)
     trainer = L.Trainer(

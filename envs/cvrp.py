@@ -26,7 +26,14 @@ class CVRPState:
     visited: torch.Tensor  # [B, S, N] bool (the depot column stays False)
     used: torch.Tensor  # [B, S] load on board, a fraction of the capacity
     length: torch.Tensor  # [B, S]
+    rows: torch.Tensor  # [B, 1] instance index of every rollout, made once (not at every step)
+    cols: torch.Tensor  # [1, S] rollout index
     steps: int = 0
+
+    @property
+    def min_steps(self) -> int:
+        """No rollout can be done before this many steps (every customer, then the depot)."""
+        return self.batch.num_nodes
 
     @property
     def served_all(self) -> torch.Tensor:
@@ -66,7 +73,9 @@ class CVRPEnv:
                          current=torch.zeros((b, num_starts), dtype=torch.long, device=dev),
                          visited=torch.zeros((b, num_starts, n), dtype=torch.bool, device=dev),
                          used=torch.zeros((b, num_starts), device=dev),
-                         length=torch.zeros((b, num_starts), device=dev))
+                         length=torch.zeros((b, num_starts), device=dev),
+                         rows=torch.arange(b, device=dev)[:, None],
+                         cols=torch.arange(num_starts, device=dev)[None, :])
 
     def start_actions(self, state: CVRPState) -> torch.Tensor:
         """POMO's first actions: rollout ``s`` goes first to customer ``s + 1``."""
@@ -75,13 +84,13 @@ class CVRPEnv:
 
     def step(self, state: CVRPState, action: torch.Tensor) -> CVRPState:
         """Go to ``action [B, S]`` (in place)."""
-        rows = torch.arange(state.batch.size, device=action.device)[:, None]
-        cols = torch.arange(action.shape[1], device=action.device)[None, :]
+        rows, cols = state.rows, state.cols
         state.length = state.length + state.batch.dist[rows, state.current, action]
         at_depot = action == 0
         state.used = torch.where(at_depot, torch.zeros_like(state.used),
                                  state.used + state.batch.demand[rows, action])
-        state.visited[rows, cols, action] = ~at_depot | state.visited[rows, cols, action]
+        state.visited[rows, cols, action] = True
+        state.visited[..., 0] = False  # the depot column stays False (going there serves no one)
         state.current = action
         state.steps += 1
         return state

@@ -23,7 +23,14 @@ class TSPState:
     first: torch.Tensor  # [B, S] long
     visited: torch.Tensor  # [B, S, N] bool
     length: torch.Tensor  # [B, S] float, the tour so far (closed once done)
+    rows: torch.Tensor  # [B, 1] instance index of every rollout, made once (not at every step)
+    cols: torch.Tensor  # [1, S] rollout index
     steps: int = 0
+
+    @property
+    def min_steps(self) -> int:
+        """Every tour takes exactly this many steps."""
+        return self.batch.num_nodes
 
     @property
     def mask(self) -> torch.Tensor:
@@ -54,7 +61,9 @@ class TSPEnv:
                         current=torch.full((b, num_starts), -1, dtype=torch.long, device=dev),
                         first=torch.zeros((b, num_starts), dtype=torch.long, device=dev),
                         visited=torch.zeros((b, num_starts, n), dtype=torch.bool, device=dev),
-                        length=torch.zeros((b, num_starts), device=dev))
+                        length=torch.zeros((b, num_starts), device=dev),
+                        rows=torch.arange(b, device=dev)[:, None],
+                        cols=torch.arange(num_starts, device=dev)[None, :])
 
     def start_actions(self, state: TSPState) -> torch.Tensor:
         """POMO's first actions: rollout ``s`` starts at city ``s``."""
@@ -63,12 +72,12 @@ class TSPEnv:
 
     def step(self, state: TSPState, action: torch.Tensor) -> TSPState:
         """Go to ``action [B, S]`` (in place); closes the tour after the last city."""
-        rows = torch.arange(state.batch.size, device=action.device)[:, None]
+        rows = state.rows
         if state.steps == 0:
             state.first = action.clone()
         else:
             state.length = state.length + state.batch.dist[rows, state.current, action]
-        state.visited[rows, torch.arange(action.shape[1], device=action.device)[None, :], action] = True
+        state.visited[rows, state.cols, action] = True
         state.current = action
         state.steps += 1
         if state.done:

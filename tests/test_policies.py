@@ -1,5 +1,7 @@
 """Policies, decoding, policy files and the neural solver."""
 
+import warnings
+
 import pytest
 import torch
 
@@ -10,7 +12,8 @@ from nco.data import evaluate, random_cvrp, random_tsp, read_solution
 from nco.envs.batch import from_instances
 from nco.neural import decode, routes_of
 from nco.policies import make_policy
-from nco.policies.decoding import augment
+from nco.envs import make_env
+from nco.policies.decoding import GPU_DONE_EVERY, augment, rollout, sample
 
 
 @pytest.mark.parametrize("problem, name", [("tsp", "am"), ("tsp", "pomo"), ("tsp", "ptrnet"), ("cvrp", "am"),
@@ -141,3 +144,50 @@ def test_neural_ga_cli_on_x_writes_a_checked_solution(shared, tmp_path):
     assert main(["solve", str(path), "--solver", "neural+ga", "--time-limit", "30", "--out", str(out)]) == 0
     routes, cost = read_solution(out)
     assert evaluate(nco.load(path), routes) == cost
+
+
+def test_gumbel_sampling_draws_the_softmax_distribution():
+    torch.manual_seed(0)
+    logp = torch.log_softmax(torch.tensor([0.0, 1.0, float("-inf"), -1.0]), -1)
+    draws = sample(logp.expand(200_000, 4))
+    freq = torch.bincount(draws, minlength=4).double() / draws.numel()
+    assert freq[2] == 0  # a masked node is never drawn
+    assert torch.allclose(freq, logp.exp().double(), atol=0.005)
+
+
+@pytest.mark.parametrize("decoding", ["greedy", "sample"])
+def test_late_done_checks_only_add_noop_depot_steps(decoding):
+    torch.manual_seed(0)
+    instances = random_cvrp(20, batch=4, seed=3)
+    policy = make_policy("pomo", "cvrp").eval()
+    batch, env = from_instances(instances), make_env("cvrp")
+    with torch.no_grad():
+        results = []
+        for every in (1, 50):  # the late checker asks after 21 steps, then only after 71
+            torch.manual_seed(1)
+            results.append(rollout(policy, env, batch, decoding, num_starts=20, multistart=True, done_every=every))
+    each, late = results
+    assert late.actions.shape[-1] > each.actions.shape[-1]  # the late checker ran past the end ...
+    assert torch.all(late.actions[..., each.actions.shape[-1]:] == 0)  # ... with depot steps only
+    assert torch.equal(late.actions[..., :each.actions.shape[-1]], each.actions)
+    assert torch.allclose(late.reward, each.reward) and torch.allclose(late.log_prob, each.log_prob)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_gpu_rollouts_stall_only_at_their_done_checks():
+    policy = make_policy("pomo", "cvrp").cuda()
+    batch = from_instances(random_cvrp(50, batch=8, seed=4), device="cuda")
+    env = make_env("cvrp")
+    rollout(policy, env, batch, "sample", num_starts=50, multistart=True)  # warm-up (lazy CUDA init syncs)
+    torch.cuda.synchronize()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            result = rollout(policy, env, batch, "sample", num_starts=50, multistart=True)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    steps = result.actions.shape[-1]
+    checks = (steps - 51) // GPU_DONE_EVERY + 1  # the first possible finish is after 51 steps
+    stalls = [w for w in caught if "synchroniz" in str(w.message)]
+    assert len(stalls) <= checks, [str(w.message) for w in stalls[:3]]

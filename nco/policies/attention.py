@@ -65,7 +65,7 @@ class Cache:
     graph: torch.Tensor  # [B, 1, D] projected graph context (zeros without graph context)
     glimpse_k: torch.Tensor  # [B, H, N, D/H]
     glimpse_v: torch.Tensor  # [B, H, N, D/H]
-    logit_k: torch.Tensor  # [B, N, D]
+    logit_k: torch.Tensor  # [B, N, D], divided by sqrt(D) once here rather than the scores at every step
     dist: torch.Tensor | None = None  # [B, N, N] scaled matrix, for decoders that read it
 
 
@@ -121,12 +121,12 @@ class AttentionPolicy(nn.Module):
         gk, gv, lk = self.project_nodes(h).chunk(3, -1)
         split = lambda t: t.view(b, n, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
         graph = self.project_graph(h.mean(1, keepdim=True)) if self.graph_context else torch.zeros_like(h[:, :1])
-        return Cache(h, graph, split(gk), split(gv), lk, dist)
+        return Cache(h, graph, split(gk), split(gv), lk / math.sqrt(d), dist)
 
     def _query(self, cache: Cache, state) -> torch.Tensor:
         nodes = cache.nodes
         b, s = state.current.shape
-        rows = torch.arange(b, device=nodes.device)[:, None]
+        rows = state.rows
         if self.problem == "tsp":
             if state.steps == 0:
                 ctx = self.placeholder.to(nodes.dtype).expand(b, s, -1)
@@ -144,6 +144,5 @@ class AttentionPolicy(nn.Module):
         qh = q.view(b, s, self.heads, d // self.heads).transpose(1, 2)
         glimpse = F.scaled_dot_product_attention(qh, cache.glimpse_k, cache.glimpse_v, attn_mask=mask[:, None])
         glimpse = self.project_out(glimpse.transpose(1, 2).reshape(b, s, d))
-        scores = torch.matmul(glimpse, cache.logit_k.transpose(1, 2)).float() / math.sqrt(d)
-        scores = self.tanh_clip * torch.tanh(scores)
+        scores = self.tanh_clip * torch.tanh(torch.matmul(glimpse, cache.logit_k.transpose(1, 2)).float())
         return scores.masked_fill(~mask, float("-inf"))

@@ -41,30 +41,59 @@ def usable_factor(batch: Batch, factor: int) -> int:
     return factor if batch.coords is not None else 1
 
 
+GPU_DONE_EVERY = 4  # on a GPU, ask whether every rollout is done only every few steps (see _finished)
+
+
+def _finished(state, every: int) -> bool:
+    """``state.done``, asked only once it can be true and then every ``every`` steps.
+
+    Reading ``done`` makes the host wait for the device; on a GPU that stall,
+    repeated at every step, costs more than the few steps that finished
+    rollouts then spend waiting at the depot (which add no length and no
+    log-probability: the depot is their only allowed action).
+    """
+    if state.steps < state.min_steps or (state.steps - state.min_steps) % every:
+        return False
+    return state.done
+
+
+def sample(logp: torch.Tensor) -> torch.Tensor:
+    """One draw per row from ``softmax(logp)`` by the Gumbel-max trick: ``argmax(logp - log E)``, E ~ Exp(1).
+
+    The same distribution as ``torch.multinomial``, which reads its input
+    back to the host twice per call to check it (a device stall at every step).
+    """
+    exp = torch.empty_like(logp).exponential_().clamp_min_(torch.finfo(logp.dtype).tiny)  # log(0) would be -inf
+    return (logp - exp.log_()).argmax(-1)
+
+
 def rollout(policy, env, batch: Batch, decode: str = "greedy", num_starts: int = 1,
-            multistart: bool = False, temperature: float = 1.0) -> Rollout:
+            multistart: bool = False, temperature: float = 1.0, done_every: int | None = None) -> Rollout:
     """Build complete solutions for every instance of ``batch``.
 
     ``multistart`` forces rollout ``s`` to begin at the env's start node ``s``
     (POMO); its forced first action adds nothing to the log-probability.
+    ``done_every``: how often to ask whether all rollouts are done (by
+    default every step on the CPU, every ``GPU_DONE_EVERY`` on a GPU); in
+    between, finished rollouts take no-op steps (see :func:`_finished`), so
+    ``actions`` can end with extra depot visits.
     """
+    if decode not in ("greedy", "sample"):
+        raise ValueError(f"unknown decoding {decode!r}; expected 'greedy' or 'sample'")
     cache = policy.encode(batch)
     state = env.reset(batch, num_starts)
+    every = done_every or (GPU_DONE_EVERY if batch.dist.is_cuda else 1)
     actions, log_prob = [], torch.zeros(state.current.shape, device=batch.dist.device)
     if multistart:
         first = env.start_actions(state)
         actions.append(first)
         state = env.step(state, first)
-    while not state.done:
-        logits = policy.logits(cache, state) / temperature
+    while not _finished(state, every):
+        logits = policy.logits(cache, state)
+        if temperature != 1.0:
+            logits = logits / temperature
         logp = torch.log_softmax(logits, -1)
-        if decode == "greedy":
-            action = logits.argmax(-1)
-        elif decode == "sample":
-            b, s, n = logp.shape
-            action = torch.multinomial(logp.exp().view(-1, n), 1).view(b, s)
-        else:
-            raise ValueError(f"unknown decoding {decode!r}; expected 'greedy' or 'sample'")
+        action = logits.argmax(-1) if decode == "greedy" else sample(logp.detach())
         log_prob = log_prob + logp.gather(-1, action[..., None]).squeeze(-1)
         actions.append(action)
         state = env.step(state, action)

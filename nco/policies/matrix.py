@@ -85,8 +85,7 @@ class MatrixPolicy(AttentionPolicy):
         scores = super().logits(cache, state)
         if self.problem == "tsp" and state.steps == 0:
             return scores
-        rows = torch.arange(state.current.shape[0], device=scores.device)[:, None]
-        return scores + self.distance_weight * cache.dist[rows, state.current].to(scores.dtype)
+        return scores + self.distance_weight * cache.dist[state.rows, state.current].to(scores.dtype)
 
     def load_pomo(self, state_dict: dict[str, torch.Tensor]) -> None:
         """Start from a trained POMO's weights; the matrix-reading weights keep their zero start."""

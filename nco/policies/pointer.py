@@ -67,8 +67,7 @@ class PointerNetwork(nn.Module):
             h0, c0 = cache.encoder_final
             hidden = (h0.repeat_interleave(s, 0), c0.repeat_interleave(s, 0))
         else:
-            rows = torch.arange(b, device=state.current.device)[:, None]
-            inp = cache.embedded[rows, state.current].reshape(b * s, -1)
+            inp = cache.embedded[state.rows, state.current].reshape(b * s, -1)
             hidden = cache.hidden
         h, c = self.decoder(inp, hidden)
         cache.hidden = (h, c)

@@ -73,7 +73,7 @@ def decode(policy, meta: dict, batch: Batch, how: str = "multistart", augment_fa
     start = time.perf_counter()
     with torch.inference_mode():
         result = rollout(policy, env, augment(batch, augment_factor), mode, num_starts=num_starts,
-                         multistart=forced)
+                         multistart=forced, log_prob=False)
         reward, actions = best_of(result, augment_factor)
     sync()
     return Decoded(-reward, actions, time.perf_counter() - start)
@@ -133,7 +133,7 @@ def candidate_solutions(instance: Instance, count: int = 25, checkpoint: str | N
     starts = instance.num_nodes - (1 if instance.problem == "cvrp" else 0)
     with torch.inference_mode():
         result = rollout(policy, make_env(instance.problem), augment(batch, augment_factor), "greedy",
-                         num_starts=starts if pomo else 1, multistart=pomo)
+                         num_starts=starts if pomo else 1, multistart=pomo, log_prob=False)
     order = torch.argsort(result.reward.flatten(), descending=True).cpu()
     actions = result.actions.flatten(0, 1).cpu()
     found: dict[tuple, Solution] = {}

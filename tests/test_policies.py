@@ -148,7 +148,7 @@ def test_neural_ga_cli_on_x_writes_a_checked_solution(shared, tmp_path):
 
 def test_gumbel_sampling_draws_the_softmax_distribution():
     torch.manual_seed(0)
-    logp = torch.log_softmax(torch.tensor([0.0, 1.0, float("-inf"), -1.0]), -1)
+    logp = torch.log_softmax(torch.tensor([0.0, 1.0, float("-inf"), -1.0]), -1)  # logits would do as well
     draws = sample(logp.expand(200_000, 4))
     freq = torch.bincount(draws, minlength=4).double() / draws.numel()
     assert freq[2] == 0  # a masked node is never drawn

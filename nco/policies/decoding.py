@@ -11,7 +11,7 @@ from nco.envs.batch import Batch
 
 @dataclass
 class Rollout:
-    """Actions ``[B, S, T]``, summed log-probabilities ``[B, S]`` and rewards ``[B, S]``."""
+    """Actions ``[B, S, T]``, summed log-probabilities ``[B, S]`` (zeros when not asked for) and rewards ``[B, S]``."""
 
     actions: torch.Tensor
     log_prob: torch.Tensor
@@ -57,18 +57,20 @@ def _finished(state, every: int) -> bool:
     return state.done
 
 
-def sample(logp: torch.Tensor) -> torch.Tensor:
-    """One draw per row from ``softmax(logp)`` by the Gumbel-max trick: ``argmax(logp - log E)``, E ~ Exp(1).
+def sample(logits: torch.Tensor) -> torch.Tensor:
+    """One draw per row from ``softmax(logits)`` by the Gumbel-max trick: ``argmax(logits - log E)``, E ~ Exp(1).
 
     The same distribution as ``torch.multinomial``, which reads its input
     back to the host twice per call to check it (a device stall at every step).
+    Log-probabilities work as well as logits (they differ by a constant per row).
     """
-    exp = torch.empty_like(logp).exponential_().clamp_min_(torch.finfo(logp.dtype).tiny)  # log(0) would be -inf
-    return (logp - exp.log_()).argmax(-1)
+    exp = torch.empty_like(logits).exponential_().clamp_min_(torch.finfo(logits.dtype).tiny)  # log(0) is -inf
+    return (logits - exp.log_()).argmax(-1)
 
 
 def rollout(policy, env, batch: Batch, decode: str = "greedy", num_starts: int = 1,
-            multistart: bool = False, temperature: float = 1.0, done_every: int | None = None) -> Rollout:
+            multistart: bool = False, temperature: float = 1.0, done_every: int | None = None,
+            log_prob: bool = True) -> Rollout:
     """Build complete solutions for every instance of ``batch``.
 
     ``multistart`` forces rollout ``s`` to begin at the env's start node ``s``
@@ -76,14 +78,15 @@ def rollout(policy, env, batch: Batch, decode: str = "greedy", num_starts: int =
     ``done_every``: how often to ask whether all rollouts are done (by
     default every step on the CPU, every ``GPU_DONE_EVERY`` on a GPU); in
     between, finished rollouts take no-op steps (see :func:`_finished`), so
-    ``actions`` can end with extra depot visits.
+    ``actions`` can end with extra depot visits. ``log_prob=False`` skips the
+    log-probabilities (left at zero) when only the solutions count.
     """
     if decode not in ("greedy", "sample"):
         raise ValueError(f"unknown decoding {decode!r}; expected 'greedy' or 'sample'")
     cache = policy.encode(batch)
     state = env.reset(batch, num_starts)
     every = done_every or (GPU_DONE_EVERY if batch.dist.is_cuda else 1)
-    actions, log_prob = [], torch.zeros(state.current.shape, device=batch.dist.device)
+    actions, total = [], torch.zeros(state.current.shape, device=batch.dist.device)
     if multistart:
         first = env.start_actions(state)
         actions.append(first)
@@ -92,12 +95,12 @@ def rollout(policy, env, batch: Batch, decode: str = "greedy", num_starts: int =
         logits = policy.logits(cache, state)
         if temperature != 1.0:
             logits = logits / temperature
-        logp = torch.log_softmax(logits, -1)
-        action = logits.argmax(-1) if decode == "greedy" else sample(logp.detach())
-        log_prob = log_prob + logp.gather(-1, action[..., None]).squeeze(-1)
+        action = logits.argmax(-1) if decode == "greedy" else sample(logits.detach())
+        if log_prob:
+            total = total + torch.log_softmax(logits, -1).gather(-1, action[..., None]).squeeze(-1)
         actions.append(action)
         state = env.step(state, action)
-    return Rollout(torch.stack(actions, -1), log_prob, state.reward)
+    return Rollout(torch.stack(actions, -1), total, state.reward)
 
 
 def best_of(result: Rollout, group: int = 1) -> tuple[torch.Tensor, torch.Tensor]:

@@ -44,10 +44,11 @@ def pyvrp_mean(path: Path, instances: int, limit: float = 3.0) -> float:
     return sum(costs.values()) / instances
 
 
-def train(minutes: float, batch_size: int, out: Path) -> Path:
+def train(minutes: float, batch_size: int, out: Path, lr: float | None = None) -> Path:
     """Train from scratch with the CLI exactly as a user would; returns the run folder."""
     command = ["nco", "train", "cvrp", "--num-nodes", "100", "--policy", "pomo", "--max-minutes", str(minutes),
                "--batch-size", str(batch_size), "--out", str(out)]
+    command += ["--lr", str(lr)] if lr is not None else []
     subprocess.run(command, check=True)
     return out
 
@@ -98,21 +99,21 @@ def report(run: Path, reference_csv: Path, instances: int, device: str | None, o
               "steps_per_s": round(training["instances_seen"] / training["batch_size"] / seconds, 2),
               "test_instances": instances, "mean_cost_x8": round(r["mean_cost"], 4),
               "pyvrp_3s_mean": round(reference, 4), "gap_to_pyvrp": round(100 * (r["mean_cost"] / reference - 1), 2),
-              "eval_device": r["device"], "machine": machine()}
+              "eval_device": r["device"], "machine": machine(), "lr": training["lr"]}
     out.mkdir(parents=True, exist_ok=True)
     append_row(out / "training.csv", result)
     rows = read_rows(out / "training.csv")
-    body = [["RL4CO 0.7 POMO (issue 3, NOTES.md)", "NVIDIA H100", RL4CO["batch_size"], RL4CO["minutes"], "",
-             RL4CO["instances_per_s"], RL4CO["steps_per_s"], RL4CO["gap_to_pyvrp"]]]
-    body += [["nco POMO", x["device"], x["batch_size"], x["minutes"], x["instances_seen"], x["instances_per_s"],
-              x["steps_per_s"], x["gap_to_pyvrp"]] for x in rows]
-    table = markdown_table(["trainer", "device", "batch", "minutes", "instances seen", "instances/s", "steps/s",
-                            "x8 gap to PyVRP-3s %"], body)
+    body = [["RL4CO 0.7 POMO (issue 3, NOTES.md)", "NVIDIA H100", RL4CO["batch_size"], 1e-4,
+             RL4CO["minutes"], "", RL4CO["instances_per_s"], RL4CO["steps_per_s"], RL4CO["gap_to_pyvrp"]]]
+    body += [["nco POMO", x["device"], x["batch_size"], f"{float(x['lr']):g}", x["minutes"],
+              x["instances_seen"], x["instances_per_s"], x["steps_per_s"], x["gap_to_pyvrp"]] for x in rows]
+    table = markdown_table(["trainer", "device", "batch", "learning rate", "minutes", "instances seen",
+                            "instances/s", "steps/s", "x8 gap to PyVRP-3s %"], body)
     command = "python benchmarks/training.py " + " ".join(sys.argv[1:])
     pyvrp_machine = read_rows(reference_csv)[0]["machine"]
     (out / "training.md").write_text(
         f"# Training efficiency: POMO on CVRP100 from scratch\n\n"
-        f"Training: `nco train cvrp --num-nodes 100 --policy pomo --max-minutes M --batch-size B` alone on "
+        f"Training: `nco train cvrp --num-nodes 100 --policy pomo --max-minutes M --batch-size B [--lr LR]` alone on "
         f"the device named. Gap: multi-start x8 on the first {instances} Kool test instances (decoded on "
         f"{r['device']}, {machine()}) against PyVRP at 3 s on the same instances ({reference_csv.name}, "
         f"mean {reference:.4f}, run on {pyvrp_machine}). Curve: `training.png`.\n\n"
@@ -125,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=6.5)
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=None, help="passed to nco train (its default: 1e-4)")
     parser.add_argument("--instances", type=int, default=1000, help="first N Kool CVRP100 test instances")
     parser.add_argument("--reference", type=Path, required=True, help="a hybrid.py CSV with PyVRP at 3 s")
     parser.add_argument("--run", type=Path, default=None, help="report this finished `nco train` folder")
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     pyvrp_mean(args.reference, args.instances)  # fail before training, not after
-    run = args.run or train(args.minutes, args.batch_size, args.out / "run")
+    run = args.run or train(args.minutes, args.batch_size, args.out / "run", args.lr)
     result = report(run, args.reference, args.instances, args.device, args.out)
     print(*(f"{k}: {v}" for k, v in result.items()), sep="\n")
     return 0

@@ -100,8 +100,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                "max_minutes": args.max_minutes, "accelerator": args.accelerator, "devices": args.devices,
                "out": args.out, "resume": args.resume, "seed": args.seed, "batch_size": args.batch_size,
                "lr": args.lr, "steps_per_epoch": args.steps_per_epoch, "val_size": args.val_size,
-               "init": args.init, "cities": args.cities, "max_steps": args.max_steps,
-               "lr_schedule": args.lr_schedule}
+               "init": args.init, "cities": args.cities, "max_steps": args.max_steps}
     explicit = {k: v for k, v in options.items() if v is not None}
     result = train(args.problem, **(config | explicit))
     if result.get("rank", 0) != 0:  # another DDP rank: rank 0 reports
@@ -146,7 +145,7 @@ def _read_config(path: str) -> dict:
         raise NcoError(f"{path}: expected a mapping of option: value")
     allowed = {"num_nodes", "policy", "baseline", "max_minutes", "accelerator", "devices", "out", "seed",
                "batch_size", "lr", "steps_per_epoch", "val_size", "weight_decay", "policy_config", "init",
-               "cities", "max_steps", "lr_schedule"}
+               "cities", "max_steps"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise NcoError(f"{path}: unknown options {unknown}; expected some of {sorted(allowed)}")
@@ -241,8 +240,6 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=None)
     t.add_argument("--batch-size", type=int, default=None)
     t.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-4 for pomo, as published)")
-    t.add_argument("--lr-schedule", choices=("constant", "cosine"), default=None,
-                   help="cosine: anneal the learning rate to a hundredth of --lr over the budget (default constant)")
     t.add_argument("--steps-per-epoch", type=int, default=None, help="training steps between validations")
     t.add_argument("--val-size", type=int, default=None, help="validation instances (default 1000)")
     t.set_defaults(func=cmd_train)

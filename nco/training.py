@@ -209,43 +209,6 @@ class Reinforce(L.LightningModule):
             self.baseline_policy.load_state_dict(checkpoint["baseline_state"])
 
 
-class CosineOverBudget(L.Callback):
-    """Anneal every learning rate along a cosine from its start value to ``floor`` times it over the run's
-    budget: the wall-clock minutes, or ``max_steps`` optimizer steps when those end the run first.
-
-    ``nco train`` stops on a clock, not after a known number of steps, so the
-    schedule follows the elapsed share of the clock (or of the steps, whichever
-    is further along). A resumed run starts its clock again.
-    """
-
-    def __init__(self, minutes: float, max_steps: int = -1, floor: float = 0.01):
-        self.seconds = 60.0 * minutes
-        self.max_steps = max_steps
-        self.floor = floor
-        self.start = 0.0
-        self.base: list[float] = []
-
-    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        self.start = time.perf_counter()
-        self.base = [group["lr"] for group in trainer.optimizers[0].param_groups]
-
-    def factor(self, elapsed: float, step: int) -> float:
-        """The learning-rate multiplier after ``elapsed`` seconds and ``step`` optimizer steps."""
-        share = elapsed / self.seconds
-        if self.max_steps > 0:
-            share = max(share, step / self.max_steps)
-        return self.floor + (1.0 - self.floor) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, share)))
-
-    def on_train_batch_start(self, trainer: L.Trainer, module: L.LightningModule, batch: Any, index: int) -> None:
-        factor = self.factor(time.perf_counter() - self.start, trainer.global_step)
-        for group, base in zip(trainer.optimizers[0].param_groups, self.base):
-            group["lr"] = base * factor
-        module.log("train/lr", self.base[0] * factor)
-
-
-LR_SCHEDULES = ("constant", "cosine")
-
-
 DEFAULTS = {  # batch size and learning rate per policy, as published (Kool 2019, Kwon 2020, Bello 2016)
     "am": {"batch_size": 512, "lr": 1e-4},
     "pomo": {"batch_size": 64, "lr": 1e-4},
@@ -268,7 +231,7 @@ def _device_count(accelerator: str, devices: str | int) -> int:
 def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str | None = None,
           max_minutes: float = 10.0, out: str | Path = "runs/nco", accelerator: str = "auto",
           devices: str | int = "auto", resume: str | None = None, seed: int = 0, init: str | None = None,
-          max_steps: int = -1, lr_schedule: str = "constant", **overrides) -> dict[str, Any]:
+          max_steps: int = -1, **overrides) -> dict[str, Any]:
     """Train a policy under Lightning's Trainer for at most ``max_minutes`` (and ``max_steps`` optimizer
     steps, when not -1); return paths and figures.
 
@@ -276,8 +239,7 @@ def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str
     under ``out`` and the best policy as ``out/policy.pt`` (see
     :func:`nco.checkpoints.save_policy`). ``init`` starts from the weights of a
     policy file (a fresh optimizer); ``resume`` continues a Lightning
-    checkpoint exactly. ``lr_schedule``: ``constant``, or ``cosine`` (see
-    :class:`CosineOverBudget`: down to a hundredth of ``lr`` by the end).
+    checkpoint exactly.
     """
     from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
@@ -286,8 +248,6 @@ def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str
 
     if max_minutes <= 0:
         raise SolverError(f"max_minutes: expected minutes > 0, got {max_minutes}")
-    if lr_schedule not in LR_SCHEDULES:
-        raise SolverError(f"lr_schedule: expected one of {', '.join(LR_SCHEDULES)}, got {lr_schedule!r}")
     L.seed_everything(seed, workers=True, verbose=False)
     out = Path(out)
     if devices not in ("auto",) and str(devices).isdigit():
@@ -312,15 +272,12 @@ def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str
     count = _device_count(accelerator, devices)
     checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best-{epoch}-{step}", monitor="val/cost",
                                  mode="min", save_last=True)
-    callbacks = [checkpoint, RichProgressBar()]
-    if lr_schedule == "cosine":
-        callbacks.append(CosineOverBudget(max_minutes, max_steps))
     trainer = L.Trainer(
         max_time={"minutes": max_minutes}, max_epochs=-1, max_steps=max_steps, accelerator=accelerator, devices=devices,
         # POMO leaves some weights unused (the TSP placeholder, the graph context), which plain DDP rejects.
         strategy="ddp_find_unused_parameters_true" if count > 1 else "auto", use_distributed_sampler=False,
         precision="bf16-mixed" if torch.cuda.is_available() and accelerator != "cpu" else "32-true",
-        callbacks=callbacks, gradient_clip_val=1.0, log_every_n_steps=10,
+        callbacks=[checkpoint, RichProgressBar()], gradient_clip_val=1.0, log_every_n_steps=10,
         logger=[CSVLogger(out, name="csv"), TensorBoardLogger(out, name="tensorboard")],
         enable_model_summary=False)
     start = time.perf_counter()
@@ -338,7 +295,6 @@ def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str
         device = f"{prior_device}, then {device}"
     training = {"minutes": round(minutes, 2), "instances_seen": module.instances_seen, "device": device,
                 "baseline": module.hparams.baseline, "batch_size": module.hparams.batch_size, "lr": module.hparams.lr,
-                "lr_schedule": lr_schedule,
                 "val_cost": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None,
                 "instances": "cities: " + ", ".join(module.pool.names) if module.pool else "uniform (Kool et al.)"}
     policy_path = save_policy(out / "policy.pt", module.policy, policy, problem, num_nodes,

@@ -10,7 +10,7 @@ from nco.checkpoints import load_policy
 from nco.data import SolverError
 from nco.envs import make_env
 from nco.neural import decode
-from nco.training import CosineOverBudget, fixed_batch, train
+from nco.training import fixed_batch, train
 
 
 def random_policy_cost(problem: str, n: int, size: int = 200) -> float:
@@ -64,19 +64,6 @@ def test_bad_training_options_are_refused(tmp_path):
         train("tsp", 10, policy="am", baseline="shared", max_minutes=0.1, out=tmp_path, accelerator="cpu")
     with pytest.raises(SolverError, match="max_minutes"):
         train("tsp", 10, max_minutes=0, out=tmp_path)
-    with pytest.raises(SolverError, match="lr_schedule"):
-        train("tsp", 10, max_minutes=0.1, out=tmp_path, lr_schedule="linear")
-
-
-def test_cosine_schedule_follows_the_clock_or_the_steps_whichever_is_further():
-    clock_only = CosineOverBudget(minutes=10, floor=0.01)
-    assert clock_only.factor(0, 10_000) == pytest.approx(1.0)  # no step limit: the clock alone counts
-    assert clock_only.factor(300, 0) == pytest.approx(0.505)  # half the minutes: half-way down the cosine
-    assert clock_only.factor(600, 0) == pytest.approx(0.01) and clock_only.factor(900, 0) == pytest.approx(0.01)
-    both = CosineOverBudget(minutes=10, max_steps=100, floor=0.01)
-    assert both.factor(60, 50) == pytest.approx(0.505)  # the steps are further along than the clock
-    assert both.factor(300, 10) == pytest.approx(0.505)
-    assert both.factor(0, 25) > both.factor(0, 50) > both.factor(0, 75)
 
 
 @pytest.mark.slow
@@ -106,7 +93,6 @@ def test_yaml_config_feeds_nco_train_and_unknown_keys_are_named(tmp_path, capsys
     good = tmp_path / "good.yaml"
     good.write_text(f"num_nodes: 8\nmax_minutes: 0.05\naccelerator: cpu\nsteps_per_epoch: 3\nval_size: 50\n"
                     f"out: {tmp_path / 'run'}\n")
-    assert main(["train", "tsp", "--config", str(good), "--batch-size", "8", "--lr-schedule", "cosine"]) == 0
+    assert main(["train", "tsp", "--config", str(good), "--batch-size", "8"]) == 0
     _, meta = load_policy(tmp_path / "run" / "policy.pt")
     assert meta["num_nodes"] == 8 and meta["training"]["batch_size"] == 8
-    assert meta["training"]["lr_schedule"] == "cosine"

@@ -46,8 +46,9 @@ def pyvrp_mean(path: Path, instances: int, limit: float = 3.0) -> float:
 
 def train(minutes: float, batch_size: int, out: Path, lr: float | None = None) -> Path:
     """Train from scratch with the CLI exactly as a user would; returns the run folder."""
-    command = ["nco", "train", "cvrp", "--num-nodes", "100", "--policy", "pomo", "--max-minutes", str(minutes),
-               "--batch-size", str(batch_size), "--out", str(out)]
+    # ``python -m nco.cli``, not the ``nco`` script: the GPU machines install nco where no PATH points.
+    command = [sys.executable, "-m", "nco.cli", "train", "cvrp", "--num-nodes", "100", "--policy", "pomo",
+               "--max-minutes", str(minutes), "--batch-size", str(batch_size), "--out", str(out)]
     command += ["--lr", str(lr)] if lr is not None else []
     subprocess.run(command, check=True)
     return out

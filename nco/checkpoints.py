@@ -89,11 +89,7 @@ def load_policy(path: str | os.PathLike, problem: str | None = None,
     """
     path = Path(path)
     data = _read(path)
-    if problem is not None and data["problem"] != problem:
-        raise CheckpointError(f"{path}: a {data['policy']} policy for {data['problem'].upper()}, "
-                              f"not for {problem.upper()}")
-    if policy is not None and data["policy"] != policy:
-        raise CheckpointError(f"{path}: a {data['policy']} policy, not {policy}")
+    expect(path, data, problem, policy)
     model = make_policy(data["policy"], data["problem"], **data["config"])
     try:
         model.load_state_dict(data["state_dict"])
@@ -102,6 +98,17 @@ def load_policy(path: str | os.PathLike, problem: str | None = None,
     model.eval()
     meta = {k: v for k, v in data.items() if k != "state_dict"}
     return model, meta
+
+
+def expect(path: str | os.PathLike, meta: dict[str, Any], problem: str | None = None,
+           policy: str | None = None) -> None:
+    """Raise a :class:`CheckpointError` naming ``path`` unless its ``meta`` is for ``problem`` and ``policy``
+    (either may be None: anything goes)."""
+    if problem is not None and meta["problem"] != problem:
+        raise CheckpointError(f"{path}: a {meta['policy']} policy for {meta['problem'].upper()}, "
+                              f"not for {problem.upper()}")
+    if policy is not None and meta["policy"] != policy:
+        raise CheckpointError(f"{path}: a {meta['policy']} policy, not {policy}")
 
 
 def shipped(problem: str, num_nodes: int, policy: str = "pomo") -> Path:

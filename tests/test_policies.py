@@ -112,6 +112,25 @@ def test_eval_on_instance_files(shared, capsys):
     assert result["instances"] == 3 and 20_000 < result["mean_cost"] < 40_000
 
 
+def test_the_neural_solver_reuses_a_loaded_policy_until_its_file_changes(tmp_path):
+    from nco.neural import solve_neural
+
+    instance = random_tsp(20, seed=5)
+    path = tmp_path / "p.pt"
+    torch.manual_seed(0)
+    save_policy(path, make_policy("pomo", "tsp").eval(), "pomo", "tsp", 20)
+    first = solve_neural(instance, checkpoint=str(path), augment_factor=1)
+    assert solve_neural(instance, checkpoint=str(path), augment_factor=1).routes == first.routes
+    # the same path rewritten with the trained weights: the solver must not keep the old policy
+    trained, meta = load_policy(shipped("tsp", 20))
+    save_policy(path, trained, "pomo", "tsp", 20)
+    again = solve_neural(instance, checkpoint=str(path), augment_factor=1)
+    assert again.routes == solve_neural(instance, checkpoint=str(shipped("tsp", 20)), augment_factor=1).routes
+    assert again.cost < first.cost  # an untrained policy is far from the trained one on TSP20
+    with pytest.raises(CheckpointError, match="not for CVRP"):
+        solve_neural(random_cvrp(20, seed=5), checkpoint=str(path))
+
+
 def test_candidate_solutions_are_distinct_checked_and_best_first():
     from nco.neural import candidate_solutions
 

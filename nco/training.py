@@ -35,6 +35,7 @@ from nco.envs import make_env
 from nco.envs.batch import Batch, euclidean, random_batch
 from nco.envs.cities import CityPool
 
+from .curriculum import parse_curriculum
 from .policies import DEFAULT_BASELINE, MULTISTART, make_policy
 from .policies.decoding import best_of, rollout
 from .references import PUBLISHED_REFERENCE
@@ -74,7 +75,7 @@ class Reinforce(L.LightningModule):
     def __init__(self, problem: str, num_nodes: int, policy: str = "pomo", baseline: str | None = None,
                  batch_size: int = 64, steps_per_epoch: int = 100, lr: float = 1e-4, weight_decay: float = 1e-6,
                  val_size: int = 1000, val_batch_size: int = 250, policy_config: dict[str, Any] | None = None,
-                 exp_beta: float = 0.8, cities: list[str] | None = None):
+                 exp_beta: float = 0.8, cities: list[str] | None = None, curriculum: str | None = None):
         super().__init__()
         baseline = baseline or DEFAULT_BASELINE.get(policy, "exponential")
         if baseline not in BASELINES:
@@ -87,6 +88,10 @@ class Reinforce(L.LightningModule):
         self.baseline_policy: torch.nn.Module | None = None
         self.register_buffer("ema", torch.zeros(()), persistent=True)
         self.pool = city_pool(cities) if cities else None
+        self.curriculum = parse_curriculum(curriculum, num_nodes)
+        # per training size: steps, instances and wall-clock seconds (validation included) spent on it
+        self.stages: dict[int, dict[str, float]] = {}
+        self._last_step: tuple[float, int] | None = None  # (perf_counter, size) of the previous step
         if self.pool is None:
             self.val_batch = fixed_batch(problem, num_nodes, val_size, VALIDATION_SEED)
         else:
@@ -102,8 +107,8 @@ class Reinforce(L.LightningModule):
         return self.hparams.policy in MULTISTART
 
     def solve(self, policy, batch: Batch, decode: str, log_prob: bool = True):
-        """One rollout of ``policy`` on ``batch`` (all starts for POMO)."""
-        starts = self.hparams.num_nodes if self.multistart else 1
+        """One rollout of ``policy`` on ``batch`` (all starts for POMO: one per city or customer)."""
+        starts = (batch.num_nodes - (batch.problem == "cvrp")) if self.multistart else 1
         return rollout(policy, self.env, batch, decode, num_starts=starts, multistart=self.multistart,
                        log_prob=log_prob)
 
@@ -121,13 +126,42 @@ class Reinforce(L.LightningModule):
         chunks = math.ceil(self.hparams.val_size / self.hparams.val_batch_size)
         return DataLoader(range(chunks), batch_size=None)
 
-    def draw(self, size: int) -> Batch:
-        """Fresh training instances on the module's device (uniform, or from the city pool)."""
+    def draw(self, size: int, num_nodes: int | None = None) -> Batch:
+        """Fresh training instances on the module's device (uniform, or from the city pool), of the
+        run's size unless ``num_nodes`` says otherwise."""
+        num_nodes = num_nodes or self.hparams.num_nodes
         if self.pool is None:
-            return random_batch(self.hparams.problem, self.hparams.num_nodes, size, device=self.device)
+            return random_batch(self.hparams.problem, num_nodes, size, device=self.device)
         if self.pool.coords[0].device != self.device:
             self.pool.to(self.device)
-        return self.pool.sample(self.hparams.problem, self.hparams.num_nodes, size)
+        return self.pool.sample(self.hparams.problem, num_nodes, size)
+
+    def train_size(self) -> int:
+        """The size to train on now: the curriculum's stage, else the run's size."""
+        if self.curriculum is None:
+            return self.hparams.num_nodes
+        return self.curriculum.size_at(self.global_step, self._training_minutes())
+
+    def _training_minutes(self) -> float:
+        from lightning.pytorch.callbacks import Timer
+
+        # Lightning's Timer (there whenever max_time is set) keeps the elapsed time across a resume.
+        timers = [c for c in self.trainer.callbacks if isinstance(c, Timer)] if self._trainer else []
+        if timers:
+            return (timers[0].time_elapsed("train") or 0.0) / 60
+        return (time.perf_counter() - self._started) / 60 if getattr(self, "_started", None) else 0.0
+
+    def _account(self, size: int | None) -> None:
+        """Charge the time since the previous step to that step's size; ``size`` is this step's (None: the end)."""
+        now = time.perf_counter()
+        if self._last_step is not None:
+            since, previous = self._last_step
+            self.stages[previous]["seconds"] += now - since
+        self._last_step = None if size is None else (now, size)
+        if size is not None:
+            entry = self.stages.setdefault(size, {"steps": 0, "instances": 0, "seconds": 0.0})
+            entry["steps"] += 1
+            entry["instances"] += self.hparams.batch_size * self.trainer.world_size
 
     # -- steps ------------------------------------------------------------------------------------
     def on_train_start(self) -> None:
@@ -135,10 +169,16 @@ class Reinforce(L.LightningModule):
         # instances (and samples), not the same batch several times.
         if self.trainer.world_size > 1:
             torch.manual_seed(torch.initial_seed() + self.global_rank)
+        self._started = time.perf_counter()
+
+    def on_train_end(self) -> None:
+        self._account(None)
 
     def training_step(self, _step, _index) -> torch.Tensor:
         hp = self.hparams
-        batch = self.draw(hp.batch_size)
+        size = self.train_size()
+        self._account(size)
+        batch = self.draw(hp.batch_size, size)
         result = self.solve(self.policy, batch, "sample")
         reward = result.reward
         if hp.baseline == "shared":
@@ -155,7 +195,8 @@ class Reinforce(L.LightningModule):
         advantage = (reward - base).detach()
         loss = -(advantage * result.log_prob).mean()
         self.instances_seen += hp.batch_size * self.trainer.world_size  # every rank draws its own batch
-        self.log_dict({"train/loss": loss, "train/cost": -reward.mean()}, prog_bar=True, batch_size=hp.batch_size)
+        self.log_dict({"train/loss": loss, "train/cost": -reward.mean(), "train/num_nodes": float(size)},
+                      prog_bar=True, batch_size=hp.batch_size)
         return loss
 
     def validation_step(self, index, _batch_idx) -> None:
@@ -199,11 +240,13 @@ class Reinforce(L.LightningModule):
     # -- checkpoints --------------------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["instances_seen"] = self.instances_seen
+        checkpoint["stages"] = {str(k): v for k, v in self.stages.items()}
         if self.baseline_policy is not None:
             checkpoint["baseline_state"] = self.baseline_policy.state_dict()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.instances_seen = int(checkpoint.get("instances_seen", 0))
+        self.stages = {int(k): dict(v) for k, v in checkpoint.get("stages", {}).items()}
         if "baseline_state" in checkpoint:
             self._replace_baseline()
             self.baseline_policy.load_state_dict(checkpoint["baseline_state"])
@@ -284,6 +327,8 @@ def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str
     trainer.fit(module, ckpt_path=resume)
     minutes = prior_minutes + (time.perf_counter() - start) / 60
     best = checkpoint.best_model_path or checkpoint.last_model_path
+    stages = [{"num_nodes": k, "steps": int(v["steps"]), "instances": int(v["instances"]),
+               "seconds": round(v["seconds"], 1)} for k, v in module.stages.items()]  # the whole run's
     if not trainer.is_global_zero:  # the other DDP ranks: rank 0 writes the policy file
         return {"checkpoint": best, "policy": str(out / "policy.pt"), "rank": trainer.global_rank}
     if best:
@@ -297,6 +342,8 @@ def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str
                 "baseline": module.hparams.baseline, "batch_size": module.hparams.batch_size, "lr": module.hparams.lr,
                 "val_cost": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None,
                 "instances": "cities: " + ", ".join(module.pool.names) if module.pool else "uniform (Kool et al.)"}
+    if module.curriculum is not None:
+        training |= {"curriculum": module.hparams.curriculum, "stages": stages}
     policy_path = save_policy(out / "policy.pt", module.policy, policy, problem, num_nodes,
                               module.hparams.policy_config, training)
     return {"checkpoint": best, "policy": str(policy_path), **training}

@@ -96,3 +96,34 @@ def test_yaml_config_feeds_nco_train_and_unknown_keys_are_named(tmp_path, capsys
     assert main(["train", "tsp", "--config", str(good), "--batch-size", "8"]) == 0
     _, meta = load_policy(tmp_path / "run" / "policy.pt")
     assert meta["num_nodes"] == 8 and meta["training"]["batch_size"] == 8
+
+
+def test_curriculum_stages_parse_and_name_the_flag():
+    from nco.curriculum import parse_curriculum
+    from nco.data import NcoError
+
+    steps = parse_curriculum("20:300, 50:200", final=100)
+    assert steps.unit == "steps" and steps.stages == ((20, 300.0), (50, 200.0))
+    assert [steps.size_at(s, 99.0) for s in (0, 299, 300, 499, 500)] == [20, 20, 50, 50, 100]
+    minutes = parse_curriculum("20:1.5m,50:2min", final=100)
+    assert [minutes.size_at(10**6, m) for m in (0.0, 1.49, 1.5, 3.4, 3.5)] == [20, 20, 50, 50, 100]
+    assert parse_curriculum(None, 100) is None and parse_curriculum(" ", 100) is None
+    for bad in ("20", "20:0", "x:5", "1:5", "20:5,50:1m", "20:5;50:5"):
+        with pytest.raises(NcoError, match="--curriculum"):
+            parse_curriculum(bad, 100)
+
+
+def test_a_curriculum_trains_on_each_size_in_turn_and_records_it(tmp_path, monkeypatch):
+    import nco.training
+
+    drawn = []  # the sizes of the training batches the run really rolled out
+    draw = nco.training.random_batch
+    monkeypatch.setattr(nco.training, "random_batch", lambda p, n, *a, **k: drawn.append(n) or draw(p, n, *a, **k))
+    result = train("cvrp", num_nodes=12, max_minutes=5, max_steps=9, out=tmp_path, accelerator="cpu",
+                   steps_per_epoch=3, val_size=20, batch_size=8, curriculum="5:3,8:2")
+    assert result["curriculum"] == "5:3,8:2"
+    assert [(s["num_nodes"], s["steps"], s["instances"]) for s in result["stages"]] == [(5, 3, 24), (8, 2, 16),
+                                                                                      (12, 4, 32)]
+    assert drawn == [5] * 3 + [8] * 2 + [12] * 4 and all(s["seconds"] > 0 for s in result["stages"])
+    policy, meta = load_policy(result["policy"])  # validated and saved at the run's own size
+    assert meta["num_nodes"] == 12 and meta["training"]["stages"] == result["stages"]

@@ -35,11 +35,24 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 
 def append_row(path: Path, row: dict[str, object]) -> None:
-    """Append one result row, writing the header first when the file is new."""
-    new = not path.exists()
+    """Append one result row, writing the header first when the file is new. A row with columns the
+    file lacks rewrites the file (through a temporary file) with the new columns, empty in the old rows."""
+    header: list[str] = []
+    if path.exists():
+        with path.open(newline="") as fh:
+            header = next(csv.reader(fh), [])
+    if header and not set(row) <= set(header):
+        fields = header + [k for k in row if k not in header]
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=fields, restval="")
+            writer.writeheader()
+            writer.writerows(read_rows(path) + [row])
+        os.replace(tmp, path)
+        return
     with path.open("a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(row))
-        if new:
+        writer = csv.DictWriter(fh, fieldnames=header or list(row), restval="")
+        if not header:
             writer.writeheader()
         writer.writerow(row)
 

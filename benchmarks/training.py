@@ -44,12 +44,13 @@ def pyvrp_mean(path: Path, instances: int, limit: float = 3.0) -> float:
     return sum(costs.values()) / instances
 
 
-def train(minutes: float, batch_size: int, out: Path, lr: float | None = None) -> Path:
+def train(minutes: float, batch_size: int, out: Path, lr: float | None = None, curriculum: str | None = None) -> Path:
     """Train from scratch with the CLI exactly as a user would; returns the run folder."""
     # ``python -m nco.cli``, not the ``nco`` script: the GPU machines install nco where no PATH points.
     command = [sys.executable, "-m", "nco.cli", "train", "cvrp", "--num-nodes", "100", "--policy", "pomo",
                "--max-minutes", str(minutes), "--batch-size", str(batch_size), "--out", str(out)]
     command += ["--lr", str(lr)] if lr is not None else []
+    command += ["--curriculum", curriculum] if curriculum else []
     subprocess.run(command, check=True)
     return out
 
@@ -86,6 +87,15 @@ def plot(curve: list[tuple[float, float]], result: dict[str, object], path: Path
     plt.close(fig)
 
 
+def final_size_rate(training: dict, seconds: float) -> float:
+    """Instances per second while training on CVRP100 itself: the last curriculum stage's own rate, or
+    the whole run's when there was no curriculum (smaller instances are cheaper and would flatter it)."""
+    final = [s for s in training.get("stages", []) if s["num_nodes"] == 100]
+    if final:
+        return final[0]["instances"] / final[0]["seconds"]
+    return training["instances_seen"] / seconds
+
+
 def report(run: Path, reference_csv: Path, instances: int, device: str | None, out: Path) -> dict[str, object]:
     """Evaluate a finished run, append its row to training.csv and rewrite training.md and training.png."""
     policy = run / "policy.pt"
@@ -100,22 +110,30 @@ def report(run: Path, reference_csv: Path, instances: int, device: str | None, o
               "steps_per_s": round(training["instances_seen"] / training["batch_size"] / seconds, 2),
               "test_instances": instances, "mean_cost_x8": round(r["mean_cost"], 4),
               "pyvrp_3s_mean": round(reference, 4), "gap_to_pyvrp": round(100 * (r["mean_cost"] / reference - 1), 2),
-              "eval_device": r["device"], "machine": machine(), "lr": training["lr"]}
+              "eval_device": r["device"], "machine": machine(), "lr": training["lr"],
+              "curriculum": training.get("curriculum", ""),
+              "instances_per_s_at_100": round(final_size_rate(training, seconds), 1)}
     out.mkdir(parents=True, exist_ok=True)
     append_row(out / "training.csv", result)
     rows = read_rows(out / "training.csv")
-    body = [["RL4CO 0.7 POMO (issue 3, NOTES.md)", "NVIDIA H100", RL4CO["batch_size"], 1e-4,
-             RL4CO["minutes"], "", RL4CO["instances_per_s"], RL4CO["steps_per_s"], RL4CO["gap_to_pyvrp"]]]
-    body += [["nco POMO", x["device"], x["batch_size"], f"{float(x['lr']):g}", x["minutes"],
-              x["instances_seen"], x["instances_per_s"], x["steps_per_s"], x["gap_to_pyvrp"]] for x in rows]
-    table = markdown_table(["trainer", "device", "batch", "learning rate", "minutes", "instances seen",
-                            "instances/s", "steps/s", "x8 gap to PyVRP-3s %"], body)
+    body = [["RL4CO 0.7 POMO (issue 3, NOTES.md)", "NVIDIA H100", RL4CO["batch_size"], 1e-4, "",
+             RL4CO["minutes"], "", RL4CO["instances_per_s"], RL4CO["instances_per_s"], RL4CO["steps_per_s"],
+             RL4CO["gap_to_pyvrp"]]]
+    body += [["nco POMO", x["device"], x["batch_size"], f"{float(x['lr']):g}", x.get("curriculum") or "",
+              x["minutes"], x["instances_seen"], x["instances_per_s"],
+              x.get("instances_per_s_at_100") or x["instances_per_s"], x["steps_per_s"], x["gap_to_pyvrp"]]
+             for x in rows]
+    table = markdown_table(["trainer", "device", "batch", "learning rate", "curriculum", "minutes",
+                            "instances seen", "instances/s", "CVRP100 instances/s", "steps/s",
+                            "x8 gap to PyVRP-3s %"], body)
     command = "python benchmarks/training.py " + " ".join(sys.argv[1:])
     pyvrp_machine = read_rows(reference_csv)[0]["machine"]
     (out / "training.md").write_text(
         f"# Training efficiency: POMO on CVRP100 from scratch\n\n"
-        f"Training: `nco train cvrp --num-nodes 100 --policy pomo --max-minutes M --batch-size B [--lr LR]` alone on "
-        f"the device named. Gap: multi-start x8 on the first {instances} Kool test instances (decoded on "
+        f"Training: `nco train cvrp --num-nodes 100 --policy pomo --max-minutes M --batch-size B [--lr LR] "
+        f"[--curriculum C]` alone on the device named. With a curriculum (smaller instances first, see "
+        f"`nco/curriculum.py`), instances/s counts every size and \"CVRP100 instances/s\" only the final "
+        f"stage's, the figure to set beside RL4CO's. Gap: multi-start x8 on the first {instances} Kool test instances (decoded on "
         f"{r['device']}, {machine()}) against PyVRP at 3 s on the same instances ({reference_csv.name}, "
         f"mean {reference:.4f}, run on {pyvrp_machine}). Curve: `training.png`.\n\n"
         f"Command: `{command.strip()}`\n\n{table}\n")
@@ -128,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=6.5)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=None, help="passed to nco train (its default: 1e-4)")
+    parser.add_argument("--curriculum", default=None, help="passed to nco train, such as 20:1m,50:1.5m")
     parser.add_argument("--instances", type=int, default=1000, help="first N Kool CVRP100 test instances")
     parser.add_argument("--reference", type=Path, required=True, help="a hybrid.py CSV with PyVRP at 3 s")
     parser.add_argument("--run", type=Path, default=None, help="report this finished `nco train` folder")
@@ -135,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     pyvrp_mean(args.reference, args.instances)  # fail before training, not after
-    run = args.run or train(args.minutes, args.batch_size, args.out / "run", args.lr)
+    run = args.run or train(args.minutes, args.batch_size, args.out / "run", args.lr, args.curriculum)
     result = report(run, args.reference, args.instances, args.device, args.out)
     print(*(f"{k}: {v}" for k, v in result.items()), sep="\n")
     return 0

@@ -100,7 +100,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                "max_minutes": args.max_minutes, "accelerator": args.accelerator, "devices": args.devices,
                "out": args.out, "resume": args.resume, "seed": args.seed, "batch_size": args.batch_size,
                "lr": args.lr, "steps_per_epoch": args.steps_per_epoch, "val_size": args.val_size,
-               "init": args.init, "cities": args.cities, "max_steps": args.max_steps, "curriculum": args.curriculum}
+               "init": args.init, "cities": args.cities, "max_steps": args.max_steps, "curriculum": args.curriculum,
+               "leader_reward": args.leader_reward}
     explicit = {k: v for k, v in options.items() if v is not None}
     result = train(args.problem, **(config | explicit))
     if result.get("rank", 0) != 0:  # another DDP rank: rank 0 reports
@@ -145,7 +146,7 @@ def _read_config(path: str) -> dict:
         raise NcoError(f"{path}: expected a mapping of option: value")
     allowed = {"num_nodes", "policy", "baseline", "max_minutes", "accelerator", "devices", "out", "seed",
                "batch_size", "lr", "steps_per_epoch", "val_size", "weight_decay", "policy_config", "init",
-               "cities", "max_steps", "curriculum"}
+               "cities", "max_steps", "curriculum", "leader_reward"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise NcoError(f"{path}: unknown options {unknown}; expected some of {sorted(allowed)}")
@@ -240,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--curriculum", default=None, metavar="SIZE:AMOUNT,...",
                    help="train on smaller instances first: 20:1.5m,50:2m is 1.5 minutes at 20 nodes, 2 at 50, "
                         "then --num-nodes for the rest; 20:300,50:200 counts optimizer steps")
+    t.add_argument("--leader-reward", type=float, default=None, metavar="ALPHA",
+                   help="with the shared baseline: the best start's advantage counts 1 + ALPHA times "
+                        "(Wang et al. 2024; default 0, plain POMO)")
     t.add_argument("--seed", type=int, default=None)
     t.add_argument("--batch-size", type=int, default=None)
     t.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-4 for pomo, as published)")

@@ -69,19 +69,33 @@ def city_pool(cities: list[str]) -> CityPool:
     return CityPool([load_city(c) for c in cities])
 
 
+def with_leader_bonus(advantage: torch.Tensor, alpha: float) -> torch.Tensor:
+    """Leader reward (Wang et al. 2024): the best rollout of each instance (``[B, starts]``, the
+    highest advantage) gets ``1 + alpha`` times its advantage. POMO is judged by its best start, and
+    this trains the policy towards that one rather than towards the average start."""
+    leader = advantage.argmax(1, keepdim=True)
+    bonus = torch.zeros_like(advantage).scatter_(1, leader, advantage.gather(1, leader))
+    return advantage + alpha * bonus
+
+
 class Reinforce(L.LightningModule):
     """REINFORCE with a shared, exponential or rollout baseline, on instances generated on the fly."""
 
     def __init__(self, problem: str, num_nodes: int, policy: str = "pomo", baseline: str | None = None,
                  batch_size: int = 64, steps_per_epoch: int = 100, lr: float = 1e-4, weight_decay: float = 1e-6,
                  val_size: int = 1000, val_batch_size: int = 250, policy_config: dict[str, Any] | None = None,
-                 exp_beta: float = 0.8, cities: list[str] | None = None, curriculum: str | None = None):
+                 exp_beta: float = 0.8, cities: list[str] | None = None, curriculum: str | None = None,
+                 leader_reward: float = 0.0):
         super().__init__()
         baseline = baseline or DEFAULT_BASELINE.get(policy, "exponential")
         if baseline not in BASELINES:
             raise SolverError(f"unknown baseline {baseline!r}; expected one of {', '.join(BASELINES)}")
         if baseline == "shared" and policy not in MULTISTART:
             raise SolverError("the shared baseline needs POMO's multiple starts (--policy pomo or matrix)")
+        if leader_reward and baseline != "shared":
+            raise SolverError("leader_reward weighs the best of POMO's starts: it needs the shared baseline")
+        if leader_reward < 0:
+            raise SolverError(f"leader_reward: expected a weight >= 0, got {leader_reward}")
         self.save_hyperparameters()
         self.policy = make_policy(policy, problem, **(policy_config or {}))
         self.env = make_env(problem)
@@ -193,6 +207,8 @@ class Reinforce(L.LightningModule):
             self.ema = mean if self.global_step == 0 else hp.exp_beta * self.ema + (1 - hp.exp_beta) * mean
             base = self.ema
         advantage = (reward - base).detach()
+        if hp.leader_reward:
+            advantage = with_leader_bonus(advantage, hp.leader_reward)
         loss = -(advantage * result.log_prob).mean()
         self.instances_seen += hp.batch_size * self.trainer.world_size  # every rank draws its own batch
         self.log_dict({"train/loss": loss, "train/cost": -reward.mean(), "train/num_nodes": float(size)},
@@ -342,6 +358,8 @@ def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str
                 "baseline": module.hparams.baseline, "batch_size": module.hparams.batch_size, "lr": module.hparams.lr,
                 "val_cost": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None,
                 "instances": "cities: " + ", ".join(module.pool.names) if module.pool else "uniform (Kool et al.)"}
+    if module.hparams.leader_reward:
+        training["leader_reward"] = module.hparams.leader_reward
     if module.curriculum is not None:
         training |= {"curriculum": module.hparams.curriculum, "stages": stages}
     policy_path = save_policy(out / "policy.pt", module.policy, policy, problem, num_nodes,

@@ -64,6 +64,19 @@ def test_bad_training_options_are_refused(tmp_path):
         train("tsp", 10, policy="am", baseline="shared", max_minutes=0.1, out=tmp_path, accelerator="cpu")
     with pytest.raises(SolverError, match="max_minutes"):
         train("tsp", 10, max_minutes=0, out=tmp_path)
+    with pytest.raises(SolverError, match="needs the shared baseline"):
+        train("tsp", 10, policy="am", max_minutes=0.1, out=tmp_path, accelerator="cpu", leader_reward=1.0)
+    with pytest.raises(SolverError, match="leader_reward"):
+        train("tsp", 10, max_minutes=0.1, out=tmp_path, accelerator="cpu", leader_reward=-1.0)
+
+
+def test_the_leader_reward_weighs_only_each_instances_best_start():
+    from nco.training import with_leader_bonus
+
+    advantage = torch.tensor([[0.5, -1.0, 0.5 + 1e-3], [-0.2, 0.1, 0.1 - 1e-3]])
+    out = with_leader_bonus(advantage, 3.0)
+    assert torch.allclose(out, torch.tensor([[0.5, -1.0, 4 * (0.5 + 1e-3)], [-0.2, 0.4, 0.1 - 1e-3]]))
+    assert torch.equal(with_leader_bonus(advantage, 0.0), advantage)
 
 
 @pytest.mark.slow

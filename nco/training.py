@@ -7,7 +7,9 @@ over the rollouts of the same instance), ``exponential`` (a moving average of
 the batch mean) and ``rollout`` (Kool et al.: the greedy solution of a frozen
 copy of the policy, replaced when a paired t-test on held-out instances says
 the trained one is better). Instances are uniform (Kool et al.) or, with
-``cities``, subsets of real cities' matrices (:class:`nco.envs.cities.CityPool`).
+``cities``, subsets of real cities' matrices (:class:`nco.envs.cities.CityPool`),
+optionally smaller ones first (``curriculum``, :mod:`nco.curriculum`); with the
+shared baseline, ``leader_reward`` weighs each instance's best start more.
 Validation logs the greedy cost of a fixed instance set and, for uniform
 instances, its approximate gap to the published reference. The
 Trainer owns devices, precision, checkpoints, logs and the progress bar. On

@@ -35,6 +35,11 @@ class Batch:
         """Nodes per instance N (the depot included)."""
         return self.dist.shape[1]
 
+    @property
+    def num_starts(self) -> int:
+        """POMO's start nodes per instance: every city (TSP), every customer (CVRP, not the depot)."""
+        return self.num_nodes - (1 if self.problem == "cvrp" else 0)
+
     def to(self, device: torch.device | str) -> "Batch":
         """The same batch on ``device``."""
         move = lambda t: None if t is None else t.to(device)  # noqa: E731

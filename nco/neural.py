@@ -59,7 +59,7 @@ def decode(policy, meta: dict, batch: Batch, how: str = "multistart", augment_fa
     if how == "multistart" and meta["policy"] == "ptrnet":
         raise SolverError("the pointer network decodes from its own first city; use greedy or sample")
     env = make_env(meta["problem"])
-    starts = batch.num_nodes - (1 if meta["problem"] == "cvrp" else 0)
+    starts = batch.num_starts
     pomo = meta["policy"] in MULTISTART
     augment_factor = usable_factor(batch, augment_factor)
     # (rollouts per instance, forced distinct first nodes, action choice)
@@ -148,7 +148,7 @@ def candidate_solutions(instance: Instance, count: int = 25, checkpoint: str | N
         augment_factor = 8 if batch.dist.is_cuda else 1
     augment_factor = usable_factor(batch, augment_factor)
     pomo = meta["policy"] in MULTISTART
-    starts = instance.num_nodes - (1 if instance.problem == "cvrp" else 0)
+    starts = batch.num_starts
     with torch.inference_mode():
         result = rollout(policy, make_env(instance.problem), augment(batch, augment_factor), "greedy",
                          num_starts=starts if pomo else 1, multistart=pomo, log_prob=False)

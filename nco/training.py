@@ -108,6 +108,7 @@ class Reinforce(L.LightningModule):
         # per training size: steps, instances and wall-clock seconds (validation included) spent on it
         self.stages: dict[int, dict[str, float]] = {}
         self._last_step: tuple[float, int] | None = None  # (perf_counter, size) of the previous step
+        self._started: float | None = None  # perf_counter at the start of training
         if self.pool is None:
             self.val_batch = fixed_batch(problem, num_nodes, val_size, VALIDATION_SEED)
         else:
@@ -124,7 +125,7 @@ class Reinforce(L.LightningModule):
 
     def solve(self, policy, batch: Batch, decode: str, log_prob: bool = True):
         """One rollout of ``policy`` on ``batch`` (all starts for POMO: one per city or customer)."""
-        starts = (batch.num_nodes - (batch.problem == "cvrp")) if self.multistart else 1
+        starts = batch.num_starts if self.multistart else 1
         return rollout(policy, self.env, batch, decode, num_starts=starts, multistart=self.multistart,
                        log_prob=log_prob)
 
@@ -165,7 +166,7 @@ class Reinforce(L.LightningModule):
         timers = [c for c in self.trainer.callbacks if isinstance(c, Timer)] if self._trainer else []
         if timers:
             return (timers[0].time_elapsed("train") or 0.0) / 60
-        return (time.perf_counter() - self._started) / 60 if getattr(self, "_started", None) else 0.0
+        return (time.perf_counter() - self._started) / 60 if self._started is not None else 0.0
 
     def _account(self, size: int | None) -> None:
         """Charge the time since the previous step to that step's size; ``size`` is this step's (None: the end)."""

@@ -195,28 +195,36 @@ class Reinforce(L.LightningModule):
         hp = self.hparams
         size = self.train_size()
         self._account(size)
-        batch = self.draw(hp.batch_size, size)
-        result = self.solve(self.policy, batch, "sample")
-        reward = result.reward
-        if hp.baseline == "shared":
-            base = reward.mean(1, keepdim=True)
-        elif hp.baseline == "rollout" and self.baseline_policy is not None:
-            with torch.no_grad():
-                base = -self.greedy_cost(self.baseline_policy, batch)[:, None]
-        else:  # exponential, and the rollout baseline's warm-up epoch (as in Kool et al.)
-            mean = reward.mean().detach()
-            if self.trainer.world_size > 1:  # one baseline for all ranks, as on one device
-                mean = self.all_gather(mean).mean()
-            self.ema = mean if self.global_step == 0 else hp.exp_beta * self.ema + (1 - hp.exp_beta) * mean
-            base = self.ema
-        advantage = (reward - base).detach()
-        if hp.leader_reward:
-            advantage = with_leader_bonus(advantage, hp.leader_reward)
-        loss = -(advantage * result.log_prob).mean()
+        loss, reward = self.reinforce_loss(self.draw(hp.batch_size, size))
         self.instances_seen += hp.batch_size * self.trainer.world_size  # every rank draws its own batch
         self.log_dict({"train/loss": loss, "train/cost": -reward.mean(), "train/num_nodes": float(size)},
                       prog_bar=True, batch_size=hp.batch_size)
         return loss
+
+    def reinforce_loss(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The REINFORCE loss of sampled rollouts on ``batch`` against the baseline, and their rewards
+        ``[B, S]``. Also what ``benchmarks/throughput.py`` times, outside a Trainer (shared baseline)."""
+        result = self.solve(self.policy, batch, "sample")
+        reward = result.reward
+        advantage = (reward - self._baseline(batch, reward)).detach()
+        if self.hparams.leader_reward:
+            advantage = with_leader_bonus(advantage, self.hparams.leader_reward)
+        return -(advantage * result.log_prob).mean(), reward
+
+    def _baseline(self, batch: Batch, reward: torch.Tensor) -> torch.Tensor:
+        """What each rollout's reward is compared with (broadcasts against ``reward [B, S]``)."""
+        hp = self.hparams
+        if hp.baseline == "shared":
+            return reward.mean(1, keepdim=True)
+        if hp.baseline == "rollout" and self.baseline_policy is not None:
+            with torch.no_grad():
+                return -self.greedy_cost(self.baseline_policy, batch)[:, None]
+        # exponential, and the rollout baseline's warm-up epoch (as in Kool et al.)
+        mean = reward.mean().detach()
+        if self.trainer.world_size > 1:  # one baseline for all ranks, as on one device
+            mean = self.all_gather(mean).mean()
+        self.ema = mean if self.global_step == 0 else hp.exp_beta * self.ema + (1 - hp.exp_beta) * mean
+        return self.ema
 
     def validation_step(self, index, _batch_idx) -> None:
         size = self.hparams.val_batch_size

@@ -9,6 +9,7 @@ was trained). Lightning checkpoints written by ``nco train`` load too.
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,9 @@ def ship(source: str | os.PathLike) -> Path:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    if path.is_file() and not zipfile.is_zipfile(path):  # torch.save writes zip archives; say so, not pickle's error
+        raise CheckpointError(f"{path}: not a readable checkpoint: expected a policy file written by `nco train` "
+                              "(a torch zip archive)")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:

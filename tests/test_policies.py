@@ -53,8 +53,12 @@ def test_policy_files_round_trip_and_refuse_the_wrong_problem(tmp_path):
         load_policy(path, problem="cvrp")
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+    with pytest.raises(CheckpointError, match="not a readable checkpoint: expected a policy file"):
         load_policy(bad)
+    torn = tmp_path / "torn.pt"  # a zip archive cut short, as an interrupted copy leaves it
+    torn.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(CheckpointError, match="torn.pt: not a readable checkpoint"):
+        load_policy(torn)
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         load_policy(tmp_path / "missing.pt")
 

@@ -27,7 +27,7 @@ from nco.envs.cities import unit_square
 
 from .checkpoints import expect, load_policy, shipped
 from .policies import MULTISTART
-from .policies.decoding import augment, best_of, rollout, usable_factor
+from .policies.decoding import Rollout, augment, best_of, rollout, usable_factor
 
 DECODES = ("greedy", "sample", "multistart")
 
@@ -136,22 +136,64 @@ def _inference_policy(path: Path, version: tuple[int, int, int] | None, device: 
     return policy.to(device), meta
 
 
+PROBE_STARTS = 8  # rollouts of the first decoding on a device, which measures its speed
+HYBRID_DECODE_SHARE = 0.2  # of a hybrid's time limit, at most, for the policy's decoding
+_SECONDS_PER_UNIT: dict[str, float] = {}  # by device: decoding seconds per rollout x nodes^2, the last measured
+
+
+def _greedy_rollouts(policy, problem: str, batch: Batch, starts: int, factor: int, pomo: bool) -> Rollout:
+    with torch.inference_mode():
+        return rollout(policy, make_env(problem), augment(batch, factor), "greedy",
+                       num_starts=starts if pomo else 1, multistart=pomo, log_prob=False)
+
+
+def budgeted_rollouts(policy, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
+                      budget: float | None) -> Rollout:
+    """Greedy rollouts from ``starts`` start nodes x ``factor`` augmentations, or fewer when they would
+    not fit in ``budget`` seconds (None: no limit).
+
+    A rollout costs about nodes^2 (one step per node, each over every node),
+    at a rate per device kept from the last decoding (the first one on a
+    device measures it on ``PROBE_STARTS`` rollouts). When not all fit, the
+    augmentation goes first, then start nodes; at least one rollout runs.
+    Fixed costs per step make a small decoding dearer per rollout than a
+    large one: the rate of a small instance errs on the safe side for a large
+    one, and a very tight budget on a small instance can be overrun by a few
+    hundredths of a second.
+    """
+    if budget is None:
+        return _greedy_rollouts(policy, problem, batch, starts, factor, pomo)
+    clock, device, unit = time.perf_counter(), str(batch.dist.device), batch.num_nodes ** 2
+    probe = None
+    if device not in _SECONDS_PER_UNIT:
+        size = min(starts, PROBE_STARTS)
+        probe = _greedy_rollouts(policy, problem, batch, size, 1, pomo), size
+        _SECONDS_PER_UNIT[device] = (time.perf_counter() - clock) / (size * unit)
+    fit = (budget - (time.perf_counter() - clock)) / (_SECONDS_PER_UNIT[device] * unit)  # rollouts that fit
+    count, used = (starts, factor) if fit >= starts * factor else (min(starts, max(1, int(fit))), 1)
+    if probe is not None and count <= probe[1]:
+        return probe[0]
+    began = time.perf_counter()
+    result = _greedy_rollouts(policy, problem, batch, count, used, pomo)
+    _SECONDS_PER_UNIT[device] = (time.perf_counter() - began) / (count * used * unit)
+    return result
+
+
 def candidate_solutions(instance: Instance, count: int = 25, checkpoint: str | None = None,
-                        augment_factor: int | None = None) -> list[Solution]:
+                        augment_factor: int | None = None, budget: float | None = None) -> list[Solution]:
     """Up to ``count`` distinct solutions from one batched decoding (all starts x augmentation), best first.
 
     By default x8 augmentation on a GPU and none on the CPU, where it would
     cost about a second per 100-node instance before any refinement starts.
+    ``budget``: seconds the decoding may take, fewer starts when all would
+    not fit (see :func:`budgeted_rollouts`).
     """
     policy, meta, batch = _policy_and_batch(instance, checkpoint)
     if augment_factor is None:
         augment_factor = 8 if batch.dist.is_cuda else 1
     augment_factor = usable_factor(batch, augment_factor)
     pomo = meta["policy"] in MULTISTART
-    starts = batch.num_starts
-    with torch.inference_mode():
-        result = rollout(policy, make_env(instance.problem), augment(batch, augment_factor), "greedy",
-                         num_starts=starts if pomo else 1, multistart=pomo, log_prob=False)
+    result = budgeted_rollouts(policy, instance.problem, batch, batch.num_starts, augment_factor, pomo, budget)
     order = torch.argsort(result.reward.flatten(), descending=True).cpu()
     actions = result.actions.flatten(0, 1).cpu()
     found: dict[tuple, Solution] = {}
@@ -168,12 +210,13 @@ def candidate_solutions(instance: Instance, count: int = 25, checkpoint: str | N
 def solve_hybrid(instance: Instance, refiner: str, time_limit: float = 10.0, seed: int = 0,
                  initial: Solution | None = None) -> Solution:
     """The policy's solutions seed a classical refiner (``ga``: the first population; ``ortools``: the best
-    as its first solution), which then runs for what is left of ``time_limit``."""
+    as its first solution), which then runs for what is left of ``time_limit``. The decoding takes at most
+    about ``HYBRID_DECODE_SHARE`` of the limit (fewer start nodes on large instances)."""
     from nco.solvers import get_solver
     from nco.solvers.common import Clock
 
     clock = Clock(time_limit)
-    seeds = candidate_solutions(instance)
+    seeds = candidate_solutions(instance, budget=HYBRID_DECODE_SHARE * time_limit)
     ready = clock.elapsed()  # the policy's solutions exist from here on
     left = max(0.05 * time_limit, clock.remaining())
     if refiner == "ga":

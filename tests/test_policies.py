@@ -135,6 +135,18 @@ def test_the_neural_solver_reuses_a_loaded_policy_until_its_file_changes(tmp_pat
         solve_neural(random_cvrp(20, seed=5), checkpoint=str(path))
 
 
+def test_candidate_solutions_decode_only_what_fits_the_budget(monkeypatch):
+    from nco import neural
+
+    instance = random_cvrp(30, seed=5)
+    unit = instance.num_nodes ** 2
+    monkeypatch.setattr(neural, "_SECONDS_PER_UNIT", {"cpu": 1.0 / unit})  # as if a rollout took a second
+    assert 1 <= len(neural.candidate_solutions(instance, count=50, budget=3.5)) <= 3
+    monkeypatch.setattr(neural, "_SECONDS_PER_UNIT", {"cpu": 1e-12})  # every start fits
+    assert len(neural.candidate_solutions(instance, count=50, budget=3.5)) > 3
+    assert len(neural.candidate_solutions(instance, count=50, budget=0.0)) >= 1  # at least one rollout
+
+
 def test_candidate_solutions_are_distinct_checked_and_best_first():
     from nco.neural import candidate_solutions
 

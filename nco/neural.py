@@ -136,7 +136,7 @@ def _inference_policy(path: Path, version: tuple[int, int, int] | None, device: 
     return policy.to(device), meta
 
 
-PROBE_STARTS = 8  # rollouts of the first decoding on a device, which measures its speed
+PROBE_STARTS = 32  # rollouts of the first decoding on a device, which measures its speed (fewer: fixed costs dominate)
 HYBRID_DECODE_SHARE = 0.2  # of a hybrid's time limit, at most, for the policy's decoding
 _SECONDS_PER_UNIT: dict[str, float] = {}  # by device: decoding seconds per rollout x nodes^2, the last measured
 

@@ -154,7 +154,8 @@ def budgeted_rollouts(policy, problem: str, batch: Batch, starts: int, factor: i
 
     A rollout costs about nodes^2 (one step per node, each over every node),
     at a rate per device kept from the last decoding (the first one on a
-    device measures it on ``PROBE_STARTS`` rollouts). When not all fit, the
+    device measures it on ``PROBE_STARTS`` un-augmented rollouts, redone when
+    more fit). When not all fit, the
     augmentation goes first, then start nodes; at least one rollout runs.
     Fixed costs per step make a small decoding dearer per rollout than a
     large one: the rate of a small instance errs on the safe side for a large
@@ -171,7 +172,7 @@ def budgeted_rollouts(policy, problem: str, batch: Batch, starts: int, factor: i
         _SECONDS_PER_UNIT[device] = (time.perf_counter() - clock) / (size * unit)
     fit = (budget - (time.perf_counter() - clock)) / (_SECONDS_PER_UNIT[device] * unit)  # rollouts that fit
     count, used = (starts, factor) if fit >= starts * factor else (min(starts, max(1, int(fit))), 1)
-    if probe is not None and count <= probe[1]:
+    if probe is not None and used == 1 and count <= probe[1]:  # the probe already holds these rollouts
         return probe[0]
     began = time.perf_counter()
     result = _greedy_rollouts(policy, problem, batch, count, used, pomo)

@@ -145,6 +145,12 @@ def test_candidate_solutions_decode_only_what_fits_the_budget(monkeypatch):
     monkeypatch.setattr(neural, "_SECONDS_PER_UNIT", {"cpu": 1e-12})  # every start fits
     assert len(neural.candidate_solutions(instance, count=50, budget=3.5)) > 3
     assert len(neural.candidate_solutions(instance, count=50, budget=0.0)) >= 1  # at least one rollout
+    # The first decoding on a device probes un-augmented starts; when the augmented set fits, it is decoded
+    # (30 starts are fewer than the probe's 32, which must not stand in for the 240 rollouts).
+    monkeypatch.setattr(neural, "_SECONDS_PER_UNIT", {})
+    probed = neural.candidate_solutions(instance, count=500, augment_factor=8, budget=100.0)
+    monkeypatch.setattr(neural, "_SECONDS_PER_UNIT", {"cpu": 1e-12})
+    assert len(probed) == len(neural.candidate_solutions(instance, count=500, augment_factor=8, budget=100.0)) > 30
 
 
 def test_candidate_solutions_are_distinct_checked_and_best_first():

@@ -6,8 +6,8 @@
 For each batch size, a fresh POMO runs ``--warmup`` untimed steps and then
 ``--steps`` timed ones of exactly what `nco train` does per step
 (:meth:`nco.training.Reinforce.reinforce_loss`: sampled rollouts from every
-start node against the shared baseline; then backward, gradient clipping at
-1.0 and Adam), under bf16 autocast on a GPU as the Trainer's ``bf16-mixed``.
+start node against the shared baseline; then backward, the Trainer's gradient
+clipping and Adam), under bf16 autocast on a GPU as the Trainer's ``bf16-mixed``.
 Reports steps/s, instances/s, the share of a step spent in the forward
 rollout and the peak GPU memory, and stops at the first batch size that does
 not fit. Instances/s that grow with the batch size mean the step is bound by
@@ -30,7 +30,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import append_row, machine, markdown_table, read_rows  # noqa: E402
 
-from nco.training import Reinforce  # noqa: E402
+from nco.training import GRADIENT_CLIP, Reinforce  # noqa: E402
 
 
 def device_name(device: torch.device) -> str:
@@ -61,7 +61,7 @@ def measure(problem: str, num_nodes: int, batch_size: int, steps: int, warmup: i
         rolled = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(module.policy.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(module.policy.parameters(), GRADIENT_CLIP)
         optimizer.step()
         sync()
         if step >= warmup:

@@ -44,6 +44,7 @@ from .references import PUBLISHED_REFERENCE
 
 BASELINES = ("rollout", "shared", "exponential")
 VALIDATION_SEED = 4321  # Kool et al.'s validation seed; the test set uses 1234
+GRADIENT_CLIP = 1.0  # max gradient norm of every optimizer step (the Trainer's; benchmarks/throughput.py too)
 
 
 def fixed_batch(problem: str, num_nodes: int, size: int, seed: int) -> Batch:
@@ -347,7 +348,7 @@ def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str
         # POMO leaves some weights unused (the TSP placeholder, the graph context), which plain DDP rejects.
         strategy="ddp_find_unused_parameters_true" if count > 1 else "auto", use_distributed_sampler=False,
         precision="bf16-mixed" if torch.cuda.is_available() and accelerator != "cpu" else "32-true",
-        callbacks=[checkpoint, RichProgressBar()], gradient_clip_val=1.0, log_every_n_steps=10,
+        callbacks=[checkpoint, RichProgressBar()], gradient_clip_val=GRADIENT_CLIP, log_every_n_steps=10,
         logger=[CSVLogger(out, name="csv"), TensorBoardLogger(out, name="tensorboard")],
         enable_model_summary=False)
     start = time.perf_counter()

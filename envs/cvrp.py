@@ -26,6 +26,7 @@ class CVRPState:
     visited: torch.Tensor  # [B, S, N] bool (the depot column stays False)
     used: torch.Tensor  # [B, S] load on board, a fraction of the capacity
     length: torch.Tensor  # [B, S]
+    served: torch.Tensor  # [B, S] long, customers visited (a count, cheaper than reducing ``visited``)
     rows: torch.Tensor  # [B, 1] instance index of every rollout, made once (not at every step)
     cols: torch.Tensor  # [1, S] rollout index
     steps: int = 0
@@ -38,7 +39,7 @@ class CVRPState:
     @property
     def served_all(self) -> torch.Tensor:
         """``[B, S]`` True once every customer is served."""
-        return self.visited[..., 1:].all(-1)
+        return self.served == self.batch.num_nodes - 1
 
     @property
     def mask(self) -> torch.Tensor:
@@ -74,6 +75,7 @@ class CVRPEnv:
                          visited=torch.zeros((b, num_starts, n), dtype=torch.bool, device=dev),
                          used=torch.zeros((b, num_starts), device=dev),
                          length=torch.zeros((b, num_starts), device=dev),
+                         served=torch.zeros((b, num_starts), dtype=torch.long, device=dev),
                          rows=torch.arange(b, device=dev)[:, None],
                          cols=torch.arange(num_starts, device=dev)[None, :])
 
@@ -83,12 +85,13 @@ class CVRPEnv:
         return torch.arange(1, s + 1, device=state.current.device).expand(b, s)
 
     def step(self, state: CVRPState, action: torch.Tensor) -> CVRPState:
-        """Go to ``action [B, S]`` (in place)."""
+        """Go to ``action [B, S]`` (in place); the actions must be allowed by ``state.mask``."""
         rows, cols = state.rows, state.cols
         state.length = state.length + state.batch.dist[rows, state.current, action]
         at_depot = action == 0
         state.used = torch.where(at_depot, torch.zeros_like(state.used),
                                  state.used + state.batch.demand[rows, action])
+        state.served = state.served + (action != 0)  # an allowed action never revisits a customer
         state.visited[rows, cols, action] = True
         state.visited[..., 0] = False  # the depot column stays False (going there serves no one)
         state.current = action

@@ -171,7 +171,7 @@ class RoutingVectorEnv(VectorEnv):
         """Step the CVRP rows in ``moving``; the others (illegal or restarted) stay as they are."""
         if bool(moving.all()):
             return self.env.step(self.state, actions)
-        keep = {k: getattr(self.state, k).clone() for k in ("current", "visited", "used", "length")}
+        keep = {k: getattr(self.state, k).clone() for k in ("current", "visited", "used", "length", "served")}
         actions = torch.where(moving[:, None], actions, self.state.current)
         self.state = self.env.step(self.state, actions)
         for k, v in keep.items():
@@ -185,6 +185,7 @@ class RoutingVectorEnv(VectorEnv):
         b.coords[idx], b.dist[idx], b.demand[idx] = fresh.coords, fresh.dist, fresh.demand
         self.state.current[idx] = 0
         self.state.visited[idx] = False
+        self.state.served[idx] = 0
         self.state.used[idx] = 0.0
         self.state.length[idx] = 0.0
         self.finished[rows] = False

@@ -65,6 +65,8 @@ def _random_rollout(problem, instances, starts, seed):
         action = torch.multinomial(probs.view(-1, probs.shape[-1]), 1, generator=gen).view(probs.shape[:2])
         actions.append(action)
         state = env.step(state, action)
+        if problem == "cvrp":  # the env counts the unserved customers instead of reducing ``visited``
+            assert torch.equal(state.served_all, state.visited[..., 1:].all(-1))
     return torch.stack(actions, -1), state.length
 
 

@@ -187,6 +187,39 @@ def test_neural_ga_cli_on_x_writes_a_checked_solution(shared, tmp_path):
     assert evaluate(nco.load(path), routes) == cost
 
 
+@pytest.mark.parametrize("problem", ["tsp", "cvrp"])
+@pytest.mark.parametrize("name", ["am", "pomo"])
+def test_cached_projections_give_the_published_decoder_logits(problem, name):
+    """The decoder gathers per-node query projections and folds the glimpse's output projection into the
+    pointer keys; its logits must be those of the published form, which projects at every step."""
+    torch.manual_seed(0)
+    policy = make_policy(name, problem).eval()
+    batch, env = from_instances(random_cvrp(12, batch=3, seed=2) if problem == "cvrp" else random_tsp(12, batch=3, seed=2)), make_env(problem)
+    state = env.reset(batch, 4)
+    with torch.no_grad():
+        cache = policy.encode(batch)
+        for _ in range(3):
+            h, rows, d = cache.nodes, state.rows, cache.nodes.shape[-1]
+            if problem == "cvrp":
+                ctx = torch.cat([h[rows, state.current], (1.0 - state.used)[..., None]], -1)
+            elif state.steps == 0:
+                ctx = policy.placeholder.expand(3, 4, -1)
+            else:
+                ctx = torch.cat([h[rows, state.first], h[rows, state.current]], -1)
+            graph = policy.project_graph(h.mean(1, keepdim=True)) if name == "am" else 0.0
+            q = (graph + policy.context(ctx)).view(3, 4, policy.heads, -1).transpose(1, 2)
+            gk, gv, lk = policy.project_nodes(h).chunk(3, -1)
+            split = lambda t: t.view(3, 12 + (problem == "cvrp"), policy.heads, -1).transpose(1, 2)  # noqa: E731
+            glimpse = torch.nn.functional.scaled_dot_product_attention(q, split(gk), split(gv),
+                                                                       attn_mask=state.mask[:, None])
+            glimpse = policy.project_out(glimpse.transpose(1, 2).reshape(3, 4, d))
+            expected = 10 * torch.tanh(glimpse @ lk.transpose(1, 2) / d**0.5)
+            expected = expected.masked_fill(~state.mask, float("-inf"))
+            logits = policy.logits(cache, state)
+            assert torch.allclose(logits, expected, atol=1e-5)
+            state = env.step(state, logits.argmax(-1))
+
+
 def test_gumbel_sampling_draws_the_softmax_distribution():
     torch.manual_seed(0)
     logp = torch.log_softmax(torch.tensor([0.0, 1.0, float("-inf"), -1.0]), -1)  # logits would do as well

@@ -33,8 +33,9 @@ def policy_cost(path, problem, n, how):
                                                   ("tsp", "ptrnet", "greedy"), ("cvrp", "pomo", "multistart")])
 def test_short_training_beats_a_random_policy(tmp_path, problem, policy, how):
     # A step budget, not a time budget, so the result does not depend on how busy the machine is; the
-    # rollout baseline (am) gets two epochs so its t-test path runs; the pointer network learns slowest.
-    result = train(problem, num_nodes=10, policy=policy, max_minutes=5, max_steps=150 if policy == "ptrnet" else 30,
+    # rollout baseline (am) gets two epochs so its t-test path runs; the pointer network learns slowest:
+    # after 150 steps it stood at 4.02-4.22 over seeds 0-3 against the bar of 4.17, after 600 at 3.33-3.59.
+    result = train(problem, num_nodes=10, policy=policy, max_minutes=5, max_steps=600 if policy == "ptrnet" else 30,
                    out=tmp_path, accelerator="cpu", steps_per_epoch=15, val_size=100, val_batch_size=100,
                    batch_size=128 if policy != "pomo" else 32)
     assert result["instances_seen"] > 0 and (tmp_path / "policy.pt").exists()

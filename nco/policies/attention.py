@@ -59,13 +59,23 @@ class EncoderLayer(nn.Module):
 
 @dataclass
 class Cache:
-    """What the decoder reuses at every step: node embeddings and their projections."""
+    """What the decoder reuses at every step: node embeddings and their projections.
+
+    The step's query is linear in the embeddings of the nodes it names (the
+    current node, and for TSP the first), so those projections are made here
+    for every node at once and the step only gathers them; likewise the
+    pointer's keys absorb the glimpse's output projection. That takes two
+    ``[B*S, D] x [D, D]`` products (about half the decoder's arithmetic) out
+    of every step, forward and backward, and gives the same logits.
+    """
 
     nodes: torch.Tensor  # [B, N, D]
-    graph: torch.Tensor  # [B, 1, D] projected graph context (zeros without graph context)
+    current_q: torch.Tensor  # [B, N, D] query part of each node as the current one (graph context included)
+    first_q: torch.Tensor | None  # [B, N, D] query part of each node as the first one (TSP), else None
+    start_q: torch.Tensor | None  # [B, 1, D] query before the first step (TSP), else None
     glimpse_k: torch.Tensor  # [B, H, N, D/H]
     glimpse_v: torch.Tensor  # [B, H, N, D/H]
-    logit_k: torch.Tensor  # [B, N, D], divided by sqrt(D) once here rather than the scores at every step
+    logit_k: torch.Tensor  # [B, N, D] pointer keys times the output projection, over sqrt(D)
     dist: torch.Tensor | None = None  # [B, N, N] scaled matrix, for decoders that read it
 
 
@@ -121,20 +131,28 @@ class AttentionPolicy(nn.Module):
         gk, gv, lk = self.project_nodes(h).chunk(3, -1)
         split = lambda t: t.view(b, n, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
         graph = self.project_graph(h.mean(1, keepdim=True)) if self.graph_context else torch.zeros_like(h[:, :1])
-        return Cache(h, graph, split(gk), split(gv), lk / math.sqrt(d), dist)
+        w = self.context.weight  # TSP [D, 2D]: first, current; CVRP [D, D+1]: current, remaining capacity
+        first_q = start_q = None
+        if self.problem == "tsp":
+            first_q = F.linear(h, w[:, :d])
+            current_q = graph + F.linear(h, w[:, d:])
+            start_q = graph + F.linear(self.placeholder.to(h.dtype), w)
+        else:
+            current_q = graph + F.linear(h, w[:, :d])
+        # scores = (glimpse W_out^T) lk^T = glimpse (lk W_out)^T: fold W_out into the keys once
+        logit_k = torch.matmul(lk, self.project_out.weight.to(lk.dtype)) / math.sqrt(d)
+        return Cache(h, current_q, first_q, start_q, split(gk), split(gv), logit_k, dist)
 
     def _query(self, cache: Cache, state) -> torch.Tensor:
-        nodes = cache.nodes
+        """``[B, S, D]`` the step's query, gathered from the cached per-node projections."""
         b, s = state.current.shape
         rows = state.rows
         if self.problem == "tsp":
             if state.steps == 0:
-                ctx = self.placeholder.to(nodes.dtype).expand(b, s, -1)
-            else:
-                ctx = torch.cat([nodes[rows, state.first], nodes[rows, state.current]], -1)
-        else:
-            ctx = torch.cat([nodes[rows, state.current], (1.0 - state.used)[..., None].to(nodes.dtype)], -1)
-        return cache.graph + self.context(ctx)  # [B, S, D]
+                return cache.start_q.expand(b, s, -1)
+            return cache.first_q[rows, state.first] + cache.current_q[rows, state.current]
+        capacity = self.context.weight[:, -1]
+        return cache.current_q[rows, state.current] + (1.0 - state.used)[..., None] * capacity
 
     def logits(self, cache: Cache, state) -> torch.Tensor:
         """``[B, S, N]`` logits of the next node; disallowed nodes get ``-inf``."""
@@ -143,6 +161,6 @@ class AttentionPolicy(nn.Module):
         b, s, d = q.shape
         qh = q.view(b, s, self.heads, d // self.heads).transpose(1, 2)
         glimpse = F.scaled_dot_product_attention(qh, cache.glimpse_k, cache.glimpse_v, attn_mask=mask[:, None])
-        glimpse = self.project_out(glimpse.transpose(1, 2).reshape(b, s, d))
+        glimpse = glimpse.transpose(1, 2).reshape(b, s, d)  # its output projection is in cache.logit_k
         scores = self.tanh_clip * torch.tanh(torch.matmul(glimpse, cache.logit_k.transpose(1, 2)).float())
         return scores.masked_fill(~mask, float("-inf"))

@@ -64,8 +64,17 @@ def sample(logits: torch.Tensor) -> torch.Tensor:
     back to the host twice per call to check it (a device stall at every step).
     Log-probabilities work as well as logits (they differ by a constant per row).
     """
-    exp = torch.empty_like(logits).exponential_().clamp_min_(torch.finfo(logits.dtype).tiny)  # log(0) is -inf
-    return (logits - exp.log_()).argmax(-1)
+    return (logits - _exponential(logits).log_()).argmax(-1)
+
+
+def _exponential(like: torch.Tensor) -> torch.Tensor:
+    """Exp(1) draws shaped like ``like``, all > 0 (so that their log is finite)."""
+    tiny = torch.finfo(like.dtype).tiny
+    if like.is_cuda:  # one kernel
+        return torch.empty_like(like).exponential_().clamp_min_(tiny)
+    # On the CPU exponential_ costs six times rand (measured: 0.89 ms against 0.15 ms for 40k draws),
+    # so invert the CDF: -log U with U in [tiny, 1) is > 0.
+    return torch.rand_like(like).clamp_min_(tiny).log_().neg_()
 
 
 def rollout(policy, env, batch: Batch, decode: str = "greedy", num_starts: int = 1,

@@ -79,10 +79,10 @@ class CVRPEnv:
                          rows=torch.arange(b, device=dev)[:, None],
                          cols=torch.arange(num_starts, device=dev)[None, :])
 
-    def start_actions(self, state: CVRPState) -> torch.Tensor:
-        """POMO's first actions: rollout ``s`` goes first to customer ``s + 1``."""
+    def start_actions(self, state: CVRPState, offset: int = 0) -> torch.Tensor:
+        """POMO's first actions: rollout ``s`` goes first to customer ``offset + s + 1``."""
         b, s = state.current.shape
-        return torch.arange(1, s + 1, device=state.current.device).expand(b, s)
+        return torch.arange(offset + 1, offset + s + 1, device=state.current.device).expand(b, s)
 
     def step(self, state: CVRPState, action: torch.Tensor) -> CVRPState:
         """Go to ``action [B, S]`` (in place); the actions must be allowed by ``state.mask``."""

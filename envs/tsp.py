@@ -65,10 +65,10 @@ class TSPEnv:
                         rows=torch.arange(b, device=dev)[:, None],
                         cols=torch.arange(num_starts, device=dev)[None, :])
 
-    def start_actions(self, state: TSPState) -> torch.Tensor:
-        """POMO's first actions: rollout ``s`` starts at city ``s``."""
+    def start_actions(self, state: TSPState, offset: int = 0) -> torch.Tensor:
+        """POMO's first actions: rollout ``s`` starts at city ``offset + s``."""
         b, s = state.current.shape
-        return torch.arange(s, device=state.current.device).expand(b, s)
+        return torch.arange(offset, offset + s, device=state.current.device).expand(b, s)
 
     def step(self, state: TSPState, action: torch.Tensor) -> TSPState:
         """Go to ``action [B, S]`` (in place); closes the tour after the last city."""

@@ -27,7 +27,7 @@ from nco.envs.cities import unit_square
 
 from .checkpoints import expect, load_policy, shipped
 from .policies import MULTISTART
-from .policies.decoding import Rollout, augment, best_of, rollout, usable_factor
+from .policies.decoding import Rollout, augment, best_of, rollout, symmetric_copy, usable_factor
 
 DECODES = ("greedy", "sample", "multistart")
 
@@ -139,45 +139,57 @@ def _inference_policy(path: Path, version: tuple[int, int, int] | None, device: 
 PROBE_STARTS = 32  # rollouts of the first decoding on a device, which measures its speed (fewer: fixed costs dominate)
 HYBRID_DECODE_SHARE = 0.2  # of a hybrid's time limit, at most, for the policy's decoding
 _SECONDS_PER_UNIT: dict[str, float] = {}  # by device: decoding seconds per rollout x nodes^2, the last measured
+_now = time.perf_counter  # the clock of the budgeted decoding (a test replaces it)
 
 
-def _greedy_rollouts(policy, problem: str, batch: Batch, starts: int, factor: int, pomo: bool) -> Rollout:
+def _greedy_rollouts(policy, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
+                     offset: int = 0) -> Rollout:
     with torch.inference_mode():
         return rollout(policy, make_env(problem), augment(batch, factor), "greedy",
-                       num_starts=starts if pomo else 1, multistart=pomo, log_prob=False)
+                       num_starts=starts if pomo else 1, multistart=pomo, log_prob=False, start_offset=offset)
 
 
-def budgeted_rollouts(policy, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
-                      budget: float | None) -> Rollout:
-    """Greedy rollouts from ``starts`` start nodes x ``factor`` augmentations, or fewer when they would
-    not fit in ``budget`` seconds (None: no limit).
+def rollouts_within(policy, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
+                    budget: float | None) -> list[Rollout]:
+    """Greedy rollouts of one instance from ``starts`` start nodes x ``factor`` augmentations, or as many
+    of them as fit in ``budget`` seconds (None: no limit), as a list of chunks.
 
-    A rollout costs about nodes^2 (one step per node, each over every node),
-    at a rate per device kept from the last decoding (the first one on a
-    device measures it on ``PROBE_STARTS`` un-augmented rollouts, redone when
-    more fit). When not all fit, the
-    augmentation goes first, then start nodes; at least one rollout runs.
-    Fixed costs per step make a small decoding dearer per rollout than a
-    large one: the rate of a small instance errs on the safe side for a large
-    one, and a very tight budget on a small instance can be overrun by a few
-    hundredths of a second.
+    Within the budget, one decoding when all of it is predicted to fit, else
+    chunk after chunk (the symmetric copies in turn, each from its first
+    start node on) while the next chunk is predicted to fit; at least one
+    rollout runs. A rollout costs about nodes^2 (one step per node, each over
+    every node) at a rate per device taken from the last chunk; the first
+    chunk on a device measures it on ``PROBE_STARTS`` rollouts. Fixed costs
+    per step make a small chunk dearer per rollout than a large one, so the
+    rate errs on the safe side; a very tight budget can be overrun by one
+    chunk's error.
     """
     if budget is None:
-        return _greedy_rollouts(policy, problem, batch, starts, factor, pomo)
-    clock, device, unit = time.perf_counter(), str(batch.dist.device), batch.num_nodes ** 2
-    probe = None
-    if device not in _SECONDS_PER_UNIT:
-        size = min(starts, PROBE_STARTS)
-        probe = _greedy_rollouts(policy, problem, batch, size, 1, pomo), size
-        _SECONDS_PER_UNIT[device] = (time.perf_counter() - clock) / (size * unit)
-    fit = (budget - (time.perf_counter() - clock)) / (_SECONDS_PER_UNIT[device] * unit)  # rollouts that fit
-    count, used = (starts, factor) if fit >= starts * factor else (min(starts, max(1, int(fit))), 1)
-    if probe is not None and used == 1 and count <= probe[1]:  # the probe already holds these rollouts
-        return probe[0]
-    began = time.perf_counter()
-    result = _greedy_rollouts(policy, problem, batch, count, used, pomo)
-    _SECONDS_PER_UNIT[device] = (time.perf_counter() - began) / (count * used * unit)
-    return result
+        return [_greedy_rollouts(policy, problem, batch, starts, factor, pomo)]
+    starts = starts if pomo else 1  # other policies decode one rollout per copy
+    clock, device, unit = _now(), str(batch.dist.device), batch.num_nodes ** 2
+
+    def timed(copy: Batch, size: int, copies: int, offset: int) -> Rollout:
+        began = _now()
+        result = _greedy_rollouts(policy, problem, copy, size, copies, pomo, offset)
+        _SECONDS_PER_UNIT[device] = (_now() - began) / (size * copies * unit)
+        return result
+
+    rate = _SECONDS_PER_UNIT.get(device)
+    if rate is not None and rate * unit * starts * factor <= budget:
+        return [timed(batch, starts, factor, 0)]
+    chunks: list[Rollout] = []
+    for k in range(factor):
+        offset = 0
+        while offset < starts:
+            rate = _SECONDS_PER_UNIT.get(device)
+            fit = PROBE_STARTS if rate is None else int((budget - (_now() - clock)) / (rate * unit))
+            if chunks and fit < 1:
+                return chunks
+            size = min(starts - offset, max(1, fit))
+            chunks.append(timed(symmetric_copy(batch, k), size, 1, offset))
+            offset += size
+    return chunks
 
 
 def candidate_solutions(instance: Instance, count: int = 25, checkpoint: str | None = None,
@@ -187,25 +199,31 @@ def candidate_solutions(instance: Instance, count: int = 25, checkpoint: str | N
     By default x8 augmentation on a GPU and none on the CPU, where it would
     cost about a second per 100-node instance before any refinement starts.
     ``budget``: seconds the decoding may take, fewer starts when all would
-    not fit (see :func:`budgeted_rollouts`).
+    not fit (see :func:`rollouts_within`).
     """
     policy, meta, batch = _policy_and_batch(instance, checkpoint)
     if augment_factor is None:
         augment_factor = 8 if batch.dist.is_cuda else 1
-    augment_factor = usable_factor(batch, augment_factor)
-    pomo = meta["policy"] in MULTISTART
-    result = budgeted_rollouts(policy, instance.problem, batch, batch.num_starts, augment_factor, pomo, budget)
-    order = torch.argsort(result.reward.flatten(), descending=True).cpu()
-    actions = result.actions.flatten(0, 1).cpu()
+    chunks = _budgeted(policy, meta, batch, augment_factor, budget)
+    rewards = torch.cat([c.reward.flatten() for c in chunks]).cpu()
+    rows = [(c, r) for c, chunk in enumerate(chunks) for r in range(chunk.reward.numel())]
     found: dict[tuple, Solution] = {}
-    for k in order.tolist():
-        routes = routes_of(instance.problem, actions[k])
+    for k in torch.argsort(rewards, descending=True).tolist():
+        c, r = rows[k]
+        routes = routes_of(instance.problem, chunks[c].actions.flatten(0, 1)[r].cpu())
         key = tuple(sorted(routes))
         if key not in found:
             found[key] = make_solution(instance, routes, solver="neural")
             if len(found) == count:
                 break
     return list(found.values())
+
+
+def _budgeted(policy, meta: dict, batch: Batch, augment_factor: int, budget: float | None) -> list[Rollout]:
+    """:func:`rollouts_within` from every start node of ``batch`` (one instance) and its symmetric copies."""
+    factor = usable_factor(batch, augment_factor)
+    return rollouts_within(policy, meta["problem"], batch, batch.num_starts, factor, meta["policy"] in MULTISTART,
+                           budget)
 
 
 def solve_hybrid(instance: Instance, refiner: str, time_limit: float = 10.0, seed: int = 0,
@@ -236,13 +254,21 @@ def solve_neural(instance: Instance, time_limit: float = 10.0, seed: int = 0, in
     """Solve one instance with a trained policy (by default the shipped one nearest in size, see
     :func:`policy_kind`).
 
-    The policy runs once (milliseconds to seconds); ``time_limit`` bounds
-    nothing here and ``initial`` is not used.
+    ``multistart`` (POMO, the default) decodes from every start node and its
+    ``augment_factor`` symmetric copies, or as many of them as fit in
+    ``time_limit`` (see :func:`rollouts_within`; at least one rollout runs).
+    The other decodings run once whatever the limit. ``initial`` is not used.
     """
     start = time.perf_counter()
     policy, meta, batch = _policy_and_batch(instance, checkpoint)
     if meta["policy"] == "ptrnet" and how == "multistart":
         how = "greedy"
-    out = decode(policy, meta, batch, how, augment_factor, seed=seed)
-    routes = routes_of(instance.problem, out.actions[0].cpu())
+    if how == "multistart":
+        budget = max(0.0, time_limit - (time.perf_counter() - start))
+        chunks = _budgeted(policy, meta, batch, augment_factor, budget)
+        best = max(chunks, key=lambda c: float(c.reward.max()))
+        actions = best.actions.flatten(0, 1)[int(best.reward.flatten().argmax())]
+    else:
+        actions = decode(policy, meta, batch, how, augment_factor, seed=seed).actions[0]
+    routes = routes_of(instance.problem, actions.cpu())
     return make_solution(instance, routes, solver="neural", runtime=time.perf_counter() - start)

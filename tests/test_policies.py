@@ -135,22 +135,77 @@ def test_the_neural_solver_reuses_a_loaded_policy_until_its_file_changes(tmp_pat
         solve_neural(random_cvrp(20, seed=5), checkpoint=str(path))
 
 
-def test_candidate_solutions_decode_only_what_fits_the_budget(monkeypatch):
+def _slow_device(monkeypatch, seconds_per_rollout):
+    """Make every rollout of :mod:`nco.neural` take ``seconds_per_rollout`` on a fake clock; returns the
+    clock and the list of decoded chunks (rollouts, copies, start offset)."""
     from nco import neural
+
+    clock, calls = [0.0], []
+    real = neural._greedy_rollouts
+
+    def greedy_rollouts(policy, problem, batch, starts, factor, pomo, offset=0):
+        calls.append((starts, factor, offset, batch.coords.clone()))
+        clock[0] += seconds_per_rollout * starts * factor
+        return real(policy, problem, batch, starts, factor, pomo, offset)
+
+    monkeypatch.setattr(neural, "_greedy_rollouts", greedy_rollouts)
+    monkeypatch.setattr(neural, "_now", lambda: clock[0])
+    return clock, calls
+
+
+def test_decoding_fills_its_budget_chunk_by_chunk(monkeypatch):
+    from nco import neural
+    from nco.policies.decoding import symmetry
 
     instance = random_cvrp(30, seed=5)
     unit = instance.num_nodes ** 2
-    monkeypatch.setattr(neural, "_SECONDS_PER_UNIT", {"cpu": 1.0 / unit})  # as if a rollout took a second
-    assert 1 <= len(neural.candidate_solutions(instance, count=50, budget=3.5)) <= 3
-    monkeypatch.setattr(neural, "_SECONDS_PER_UNIT", {"cpu": 1e-12})  # every start fits
-    assert len(neural.candidate_solutions(instance, count=50, budget=3.5)) > 3
+    clock, calls = _slow_device(monkeypatch, 1 / 16)
+    monkeypatch.setattr(neural, "_SECONDS_PER_UNIT", {})  # a fresh device: the first chunk measures it
+    found = neural.candidate_solutions(instance, count=500, augment_factor=8, budget=5.0)
+    # 32 starts probed but only 30 exist; then the 2nd and 3rd symmetric copies while 80 rollouts fit in 5 s
+    assert [c[:3] for c in calls] == [(30, 1, 0), (30, 1, 0), (20, 1, 0)] and clock[0] == 5.0
+    coords = torch.tensor(instance.coords, dtype=torch.float32)
+    assert all(torch.allclose(c[3][0], symmetry(coords, k)) for k, c in enumerate(calls))
+    assert 1 < len(found) <= 80
+    calls.clear()
+    neural.candidate_solutions(instance, count=500, augment_factor=8, budget=0.9)  # the rate is known now
+    assert [c[:3] for c in calls] == [(14, 1, 0)]
+    calls.clear()
+    neural.candidate_solutions(instance, count=500, augment_factor=1, budget=3.0)  # 30 of 30 and then more fit
+    assert [c[:3] for c in calls] == [(30, 1, 0)]
+    calls.clear()
     assert len(neural.candidate_solutions(instance, count=50, budget=0.0)) >= 1  # at least one rollout
-    # The first decoding on a device probes un-augmented starts; when the augmented set fits, it is decoded
-    # (30 starts are fewer than the probe's 32, which must not stand in for the 240 rollouts).
+    assert [c[:3] for c in calls] == [(1, 1, 0)]
+    calls.clear()
+    monkeypatch.setattr(neural, "_SECONDS_PER_UNIT", {"cpu": (1 / 16) / unit})
+    neural.candidate_solutions(instance, count=500, augment_factor=8, budget=15.0)  # all 240 in one decoding
+    assert [c[:3] for c in calls] == [(30, 8, 0)]
+
+
+def test_chunked_starts_continue_where_the_last_chunk_ended(monkeypatch):
+    from nco import neural
+
+    instance = random_tsp(40, seed=3)
+    clock, calls = _slow_device(monkeypatch, 1 / 16)
     monkeypatch.setattr(neural, "_SECONDS_PER_UNIT", {})
-    probed = neural.candidate_solutions(instance, count=500, augment_factor=8, budget=100.0)
-    monkeypatch.setattr(neural, "_SECONDS_PER_UNIT", {"cpu": 1e-12})
-    assert len(probed) == len(neural.candidate_solutions(instance, count=500, augment_factor=8, budget=100.0)) > 30
+    monkeypatch.setattr(neural, "PROBE_STARTS", 8)
+    policy, meta, batch = neural._policy_and_batch(instance, None)
+    chunks = neural.rollouts_within(policy, "tsp", batch, 40, 1, True, budget=2.0)
+    assert [c[:3] for c in calls] == [(8, 1, 0), (24, 1, 8)] and clock[0] == 2.0
+    first = torch.cat([c.actions[0, :, 0] for c in chunks])
+    assert first.tolist() == list(range(32))  # start nodes 0..31, each once
+
+
+def test_neural_solver_keeps_its_time_limit(monkeypatch):
+    from nco import neural
+
+    instance = random_cvrp(30, seed=6)
+    clock, calls = _slow_device(monkeypatch, 1 / 16)
+    monkeypatch.setattr(neural, "_SECONDS_PER_UNIT", {})
+    solution = neural.solve_neural(instance, time_limit=4.0)
+    # 30 + 30 + 4 of the 240 rollouts, less what loading the policy took of the limit (real time)
+    assert 60 < sum(c[0] * c[1] for c in calls) <= 64 and clock[0] <= 4.0
+    assert solution.cost == evaluate(instance, solution.routes)
 
 
 def test_candidate_solutions_are_distinct_checked_and_best_first():

@@ -18,6 +18,13 @@ class Rollout:
     reward: torch.Tensor
 
 
+def symmetry(coords: torch.Tensor, k: int) -> torch.Tensor:
+    """``coords [..., 2]`` under the ``k``-th of the eight symmetries of the unit square (0: unchanged)."""
+    x, y = coords[..., :1], coords[..., 1:]
+    variants = [(x, y), (y, x), (1 - x, y), (y, 1 - x), (x, 1 - y), (1 - y, x), (1 - x, 1 - y), (1 - y, 1 - x)]
+    return torch.cat(variants[k], -1)
+
+
 def augment(batch: Batch, factor: int = 8) -> Batch:
     """The batch ``factor`` times over (1 or 8), coordinates reflected/swapped in the unit square.
 
@@ -28,12 +35,17 @@ def augment(batch: Batch, factor: int = 8) -> Batch:
         return batch
     if factor != 8 or batch.coords is None:
         raise ValueError("augmentation needs coordinates and a factor of 1 or 8")
-    x, y = batch.coords[..., :1], batch.coords[..., 1:]
-    variants = [(x, y), (y, x), (1 - x, y), (y, 1 - x), (x, 1 - y), (1 - y, x), (1 - x, 1 - y), (1 - y, 1 - x)]
-    coords = torch.stack([torch.cat(v, -1) for v in variants], 1).flatten(0, 1)
+    coords = torch.stack([symmetry(batch.coords, k) for k in range(8)], 1).flatten(0, 1)
     out = batch.repeat(8)
     out.coords = coords
     return out
+
+
+def symmetric_copy(batch: Batch, k: int) -> Batch:
+    """The batch under the ``k``-th symmetry alone (row ``k`` of every instance's :func:`augment` group)."""
+    if k == 0:
+        return batch
+    return Batch(batch.problem, batch.dist, symmetry(batch.coords, k), batch.demand, batch.capacity)
 
 
 def usable_factor(batch: Batch, factor: int) -> int:
@@ -79,11 +91,12 @@ def _exponential(like: torch.Tensor) -> torch.Tensor:
 
 def rollout(policy, env, batch: Batch, decode: str = "greedy", num_starts: int = 1,
             multistart: bool = False, temperature: float = 1.0, done_every: int | None = None,
-            log_prob: bool = True) -> Rollout:
+            log_prob: bool = True, start_offset: int = 0) -> Rollout:
     """Build complete solutions for every instance of ``batch``.
 
     ``multistart`` forces rollout ``s`` to begin at the env's start node ``s``
-    (POMO); its forced first action adds nothing to the log-probability.
+    (POMO), ``start_offset + s`` when decoding the start nodes in several
+    chunks; its forced first action adds nothing to the log-probability.
     ``done_every``: how often to ask whether all rollouts are done (by
     default every step on the CPU, every ``GPU_DONE_EVERY`` on a GPU); in
     between, finished rollouts take no-op steps (see :func:`_finished`), so
@@ -97,7 +110,7 @@ def rollout(policy, env, batch: Batch, decode: str = "greedy", num_starts: int =
     every = done_every or (GPU_DONE_EVERY if batch.dist.is_cuda else 1)
     actions, total = [], torch.zeros(state.current.shape, device=batch.dist.device)
     if multistart:
-        first = env.start_actions(state)
+        first = env.start_actions(state, start_offset)
         actions.append(first)
         state = env.step(state, first)
     while not _finished(state, every):

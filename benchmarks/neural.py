@@ -42,6 +42,11 @@ PUBLISHED = [
 ]
 
 
+def decoding_label(how: str, factor: int, samples: int) -> str:
+    """How a decoding is named in the tables: ``multistart x8``, ``sample 128``, ``greedy``."""
+    return how + (f" x{factor}" if factor > 1 else "") + (f" {samples}" if samples > 1 else "")
+
+
 def plot(rows: list[dict[str, str]], path: Path) -> None:
     """Gap per model and decoding (bars), best decoding last."""
     import matplotlib
@@ -87,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         for how, factor, samples in DECODINGS[meta["policy"]]:
             r = evaluate_policy(str(path), args.instances, how, factor, samples, args.batch_size, args.device)
-            label = f"{how}" + (f" x{factor}" if factor > 1 else "") + (f" {samples}" if samples > 1 else "")
+            label = decoding_label(how, factor, samples)
             row = {"model": path.stem, "decoding": label, "instances": r["instances"],
                    "mean_cost": round(r["mean_cost"], 4), "reference": r["reference"],
                    "gap": None if r["gap"] is None else round(r["gap"], 3), "seconds": round(r["seconds"], 3),

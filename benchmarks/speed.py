@@ -43,6 +43,7 @@ TRAINING = [("tsp", 100, 8), ("cvrp", 100, 8)]  # (problem, nodes, batch) of POM
 
 def run(label: str, out: Path, steps: int) -> None:
     """Time every decoding and training setting once; append the rows to ``speed.jsonl``."""
+    from neural import decoding_label
     from throughput import measure
 
     from nco.evaluation import evaluate_policy
@@ -52,8 +53,7 @@ def run(label: str, out: Path, steps: int) -> None:
     with path.open("a") as fh:
         for model, how, factor, samples, count in DECODINGS:
             r = evaluate_policy(str(CHECKPOINTS / f"{model}.pt"), count, how, factor, samples, None, "cpu")
-            name = how + (f" x{factor}" if factor > 1 else "") + (f" {samples}" if samples > 1 else "")
-            row = base | {"what": f"{model} {name}", "instances": count, "seconds": round(r["seconds"], 3),
+            row = base | {"what": f"{model} {decoding_label(how, factor, samples)}", "instances": count, "seconds": round(r["seconds"], 3),
                           "mean_cost": round(r["mean_cost"], 4)}
             fh.write(json.dumps(row) + "\n")
             fh.flush()

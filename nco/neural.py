@@ -206,11 +206,12 @@ def candidate_solutions(instance: Instance, count: int = 25, checkpoint: str | N
         augment_factor = 8 if batch.dist.is_cuda else 1
     chunks = _budgeted(policy, meta, batch, augment_factor, budget)
     rewards = torch.cat([c.reward.flatten() for c in chunks]).cpu()
-    rows = [(c, r) for c, chunk in enumerate(chunks) for r in range(chunk.reward.numel())]
+    actions = [c.actions.flatten(0, 1).cpu() for c in chunks]  # one transfer per chunk, not one per row read
+    rows = [(c, r) for c, chunk in enumerate(actions) for r in range(chunk.shape[0])]
     found: dict[tuple, Solution] = {}
     for k in torch.argsort(rewards, descending=True).tolist():
         c, r = rows[k]
-        routes = routes_of(instance.problem, chunks[c].actions.flatten(0, 1)[r].cpu())
+        routes = routes_of(instance.problem, actions[c][r])
         key = tuple(sorted(routes))
         if key not in found:
             found[key] = make_solution(instance, routes, solver="neural")

@@ -41,10 +41,12 @@ def device_name(device: torch.device) -> str:
 
 
 def measure(problem: str, num_nodes: int, batch_size: int, steps: int, warmup: int, device: torch.device,
-            lr: float = 1e-4) -> dict[str, float]:
-    """Steps/s, instances/s, forward share and (on a GPU) peak memory in GB of POMO training at ``batch_size``."""
+            lr: float = 1e-4, compile: bool = False) -> dict[str, float]:
+    """Steps/s, instances/s, forward share and (on a GPU) peak memory in GB of POMO training at ``batch_size``
+    (``compile``: the steps compiled, as ``nco train --compile``)."""
     torch.manual_seed(0)
-    module = Reinforce(problem, num_nodes, "pomo", "shared", batch_size=batch_size, lr=lr, val_size=1).to(device)
+    module = Reinforce(problem, num_nodes, "pomo", "shared", batch_size=batch_size, lr=lr, val_size=1,
+                       compile=compile).to(device)
     optimizer = module.configure_optimizers()
     cuda = device.type == "cuda"
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if cuda else contextlib.nullcontext
@@ -74,6 +76,11 @@ def measure(problem: str, num_nodes: int, batch_size: int, steps: int, warmup: i
     return figures
 
 
+def _steps(row: dict[str, str]) -> str:
+    """How a row's decoding steps ran (rows from before the ``compiled`` column ran eagerly)."""
+    return "compiled" if row.get("compiled") == "True" else "eager"
+
+
 def report(rows: list[dict[str, str]], out: Path) -> None:
     """``throughput.md`` and ``throughput.png`` (instances/s and steps/s against the batch size) under ``out``."""
     import matplotlib
@@ -81,19 +88,20 @@ def report(rows: list[dict[str, str]], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    header = ["device", "problem", "nodes", "batch", "steps/s", "instances/s", "forward share", "peak GB"]
-    body = [[r["device"], r["problem"], r["num_nodes"], r["batch_size"], r["steps_per_s"], r["instances_per_s"],
-             r["forward_share"], r.get("peak_gb") or "-"] for r in rows]
+    header = ["device", "problem", "nodes", "steps", "batch", "steps/s", "instances/s", "forward share", "peak GB"]
+    body = [[r["device"], r["problem"], r["num_nodes"], _steps(r), r["batch_size"], r["steps_per_s"],
+             r["instances_per_s"], r["forward_share"], r.get("peak_gb") or "-"] for r in rows]
     where = sorted({r["machine"] for r in rows})
     (out / "throughput.md").write_text(
         "# POMO training throughput by batch size\n\n"
         "`python benchmarks/throughput.py` (one optimizer step as `nco train` takes it, without validation "
         f"or logging). Machine: {'; '.join(where)}.\n\n{markdown_table(header, body)}\n")
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for key in sorted({(r["device"], r["problem"], r["num_nodes"]) for r in rows}):
-        mine = [r for r in rows if (r["device"], r["problem"], r["num_nodes"]) == key and r["steps_per_s"] != "oom"]
+    for key in sorted({(r["device"], r["problem"], r["num_nodes"], _steps(r)) for r in rows}):
+        mine = [r for r in rows
+                if (r["device"], r["problem"], r["num_nodes"], _steps(r)) == key and r["steps_per_s"] != "oom"]
         sizes = [int(r["batch_size"]) for r in mine]
-        label = f"{key[1].upper()}{key[2]}, {key[0]}"
+        label = f"{key[1].upper()}{key[2]}, {key[0]}, {key[3]}"
         axes[0].plot(sizes, [float(r["instances_per_s"]) for r in mine], "o-", label=label)
         axes[1].plot(sizes, [float(r["steps_per_s"]) for r in mine], "o-", label=label)
     for ax, what in zip(axes, ["instances/s", "optimizer steps/s"]):
@@ -116,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=20, help="timed steps per batch size")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (allocator, kernel loading)")
     parser.add_argument("--device", default=None, help="default: cuda when available, else cpu")
+    parser.add_argument("--compile", action="store_true",
+                        help="compiled decoding steps (nco train --compile); the warm-up steps pay the compiling")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.steps < 1 or args.warmup < 0 or min(args.batch_sizes) < 1:
@@ -125,9 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     csv_path = args.out / "throughput.csv"
     for size in sorted(args.batch_sizes):
         row: dict[str, object] = {"device": device_name(device), "problem": args.problem,
-                                  "num_nodes": args.num_nodes, "batch_size": size, "torch": torch.__version__}
+                                  "num_nodes": args.num_nodes, "batch_size": size, "compiled": args.compile,
+                                  "torch": torch.__version__}
         try:
-            figures = measure(args.problem, args.num_nodes, size, args.steps, args.warmup, device)
+            figures = measure(args.problem, args.num_nodes, size, args.steps, args.warmup, device,
+                              compile=args.compile)
         except torch.cuda.OutOfMemoryError:
             append_row(csv_path, row | {"steps_per_s": "oom", "machine": machine()})
             print(f"batch {size}: out of GPU memory; larger sizes skipped")

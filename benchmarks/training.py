@@ -44,13 +44,15 @@ def pyvrp_mean(path: Path, instances: int, limit: float = 3.0) -> float:
     return sum(costs.values()) / instances
 
 
-def train(minutes: float, batch_size: int, out: Path, lr: float | None = None, curriculum: str | None = None) -> Path:
+def train(minutes: float, batch_size: int, out: Path, lr: float | None = None, curriculum: str | None = None,
+          compile: bool = False) -> Path:
     """Train from scratch with the CLI exactly as a user would; returns the run folder."""
     # ``python -m nco.cli``, not the ``nco`` script: the GPU machines install nco where no PATH points.
     command = [sys.executable, "-m", "nco.cli", "train", "cvrp", "--num-nodes", "100", "--policy", "pomo",
                "--max-minutes", str(minutes), "--batch-size", str(batch_size), "--out", str(out)]
     command += ["--lr", str(lr)] if lr is not None else []
     command += ["--curriculum", curriculum] if curriculum else []
+    command += ["--compile"] if compile else []
     subprocess.run(command, check=True)
     return out
 
@@ -112,14 +114,15 @@ def report(run: Path, reference_csv: Path, instances: int, device: str | None, o
               "pyvrp_3s_mean": round(reference, 4), "gap_to_pyvrp": round(100 * (r["mean_cost"] / reference - 1), 2),
               "eval_device": r["device"], "machine": machine(), "lr": training["lr"],
               "curriculum": training.get("curriculum", ""),
-              "instances_per_s_at_100": round(final_size_rate(training, seconds), 1)}
+              "instances_per_s_at_100": round(final_size_rate(training, seconds), 1),
+              "compiled": bool(training.get("compile", False))}
     out.mkdir(parents=True, exist_ok=True)
     append_row(out / "training.csv", result)
     rows = read_rows(out / "training.csv")
     body = [["RL4CO 0.7 POMO (issue 3, NOTES.md)", "NVIDIA H100", RL4CO["batch_size"], 1e-4, "",
              RL4CO["minutes"], "", RL4CO["instances_per_s"], RL4CO["instances_per_s"], RL4CO["steps_per_s"],
              RL4CO["gap_to_pyvrp"]]]
-    body += [["nco POMO", x["device"], x["batch_size"], f"{float(x['lr']):g}", x.get("curriculum") or "",
+    body += [["nco POMO" + (" (compiled steps)" if x.get("compiled") == "True" else ""), x["device"], x["batch_size"], f"{float(x['lr']):g}", x.get("curriculum") or "",
               x["minutes"], x["instances_seen"], x["instances_per_s"],
               x.get("instances_per_s_at_100") or x["instances_per_s"], x["steps_per_s"], x["gap_to_pyvrp"]]
              for x in rows]
@@ -147,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=None, help="passed to nco train (its default: 1e-4)")
     parser.add_argument("--curriculum", default=None, help="passed to nco train, such as 20:1m,50:1.5m")
+    parser.add_argument("--compile", action="store_true", help="passed to nco train: compiled decoding steps")
     parser.add_argument("--instances", type=int, default=1000, help="first N Kool CVRP100 test instances")
     parser.add_argument("--reference", type=Path, required=True, help="a hybrid.py CSV with PyVRP at 3 s")
     parser.add_argument("--run", type=Path, default=None, help="report this finished `nco train` folder")
@@ -154,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     pyvrp_mean(args.reference, args.instances)  # fail before training, not after
-    run = args.run or train(args.minutes, args.batch_size, args.out / "run", args.lr, args.curriculum)
+    run = args.run or train(args.minutes, args.batch_size, args.out / "run", args.lr, args.curriculum, args.compile)
     result = report(run, args.reference, args.instances, args.device, args.out)
     print(*(f"{k}: {v}" for k, v in result.items()), sep="\n")
     return 0

@@ -24,11 +24,12 @@ class CVRPState:
     batch: Batch
     current: torch.Tensor  # [B, S] long, starts at the depot (0)
     visited: torch.Tensor  # [B, S, N] bool (the depot column stays False)
-    used: torch.Tensor  # [B, S] load on board, a fraction of the capacity
+    free: torch.Tensor  # [B, S] capacity left on board, a fraction of the vehicle's (1 at the depot)
     length: torch.Tensor  # [B, S]
     served: torch.Tensor  # [B, S] long, customers visited (a count, cheaper than reducing ``visited``)
     rows: torch.Tensor  # [B, 1] instance index of every rollout, made once (not at every step)
     cols: torch.Tensor  # [1, S] rollout index
+    need: torch.Tensor  # [B, 1, N] demands less the rounding slack, made once (the mask compares them to ``free``)
     steps: int = 0
 
     @property
@@ -44,9 +45,7 @@ class CVRPState:
     @property
     def mask(self) -> torch.Tensor:
         """``[B, S, N]``: True where the next action is allowed."""
-        demand = self.batch.demand[:, None, :]
-        fits = demand <= (1.0 - self.used)[..., None] + _EPS
-        mask = ~self.visited & fits
+        mask = ~self.visited & (self.need <= self.free[..., None])
         mask[..., 0] = (self.current != 0) | self.served_all
         return mask
 
@@ -73,11 +72,12 @@ class CVRPEnv:
         return CVRPState(batch=batch,
                          current=torch.zeros((b, num_starts), dtype=torch.long, device=dev),
                          visited=torch.zeros((b, num_starts, n), dtype=torch.bool, device=dev),
-                         used=torch.zeros((b, num_starts), device=dev),
+                         free=torch.ones((b, num_starts), device=dev),
                          length=torch.zeros((b, num_starts), device=dev),
                          served=torch.zeros((b, num_starts), dtype=torch.long, device=dev),
                          rows=torch.arange(b, device=dev)[:, None],
-                         cols=torch.arange(num_starts, device=dev)[None, :])
+                         cols=torch.arange(num_starts, device=dev)[None, :],
+                         need=(batch.demand - _EPS)[:, None, :])
 
     def start_actions(self, state: CVRPState, offset: int = 0) -> torch.Tensor:
         """POMO's first actions: rollout ``s`` goes first to customer ``offset + s + 1``."""
@@ -85,15 +85,17 @@ class CVRPEnv:
         return torch.arange(offset + 1, offset + s + 1, device=state.current.device).expand(b, s)
 
     def step(self, state: CVRPState, action: torch.Tensor) -> CVRPState:
-        """Go to ``action [B, S]`` (in place); the actions must be allowed by ``state.mask``."""
+        """Go to ``action [B, S]`` (in place); the actions must be allowed by ``state.mask``.
+
+        Written with few tensor operations: on a GPU each one is a kernel
+        launch, and a step's launches, not its arithmetic, set its time.
+        """
         rows, cols = state.rows, state.cols
         state.length = state.length + state.batch.dist[rows, state.current, action]
-        at_depot = action == 0
-        state.used = torch.where(at_depot, torch.zeros_like(state.used),
-                                 state.used + state.batch.demand[rows, action])
-        state.served = state.served + (action != 0)  # an allowed action never revisits a customer
-        state.visited[rows, cols, action] = True
-        state.visited[..., 0] = False  # the depot column stays False (going there serves no one)
+        customer = action != 0
+        state.free = torch.where(customer, state.free - state.batch.demand[rows, action], 1.0)
+        state.served = state.served + customer  # an allowed action never revisits a customer
+        state.visited[rows, cols, action] = customer  # the depot column stays False (going there serves no one)
         state.current = action
         state.steps += 1
         return state

@@ -36,6 +36,10 @@ def _spaces(problem: str, n: int) -> tuple[spaces.Dict, spaces.Discrete]:
     return spaces.Dict(obs), spaces.Discrete(n + 1)
 
 
+# The CVRP state's tensors that hold one row per instance (``rows``/``cols`` are index helpers).
+ROW_FIELDS = ("current", "visited", "free", "length", "served", "need")
+
+
 def _draw(problem: str, n: int, rng: np.random.Generator, count: int) -> Batch:
     """``count`` uniform instances from ``rng`` (Kool et al.'s distribution)."""
     if problem == "tsp":
@@ -60,7 +64,7 @@ def _observe(state, problem: str) -> dict[str, np.ndarray]:
     nodes = torch.cat([b.coords, b.demand[..., None]], -1)
     return {"nodes": nodes.numpy().astype(np.float32, copy=True), "mask": state.mask[:, 0].numpy().astype(np.int8),
             "current": current.numpy().astype(np.int64),
-            "load": (1.0 - state.used[:, :1]).clamp(0, 1).numpy().astype(np.float32)}
+            "load": state.free[:, :1].clamp(0, 1).numpy().astype(np.float32)}
 
 
 class RoutingEnv(gym.Env):
@@ -171,7 +175,7 @@ class RoutingVectorEnv(VectorEnv):
         """Step the CVRP rows in ``moving``; the others (illegal or restarted) stay as they are."""
         if bool(moving.all()):
             return self.env.step(self.state, actions)
-        keep = {k: getattr(self.state, k).clone() for k in ("current", "visited", "used", "length", "served")}
+        keep = {k: getattr(self.state, k).clone() for k in ROW_FIELDS}
         actions = torch.where(moving[:, None], actions, self.state.current)
         self.state = self.env.step(self.state, actions)
         for k, v in keep.items():
@@ -183,11 +187,9 @@ class RoutingVectorEnv(VectorEnv):
         idx = torch.as_tensor(rows)
         b = self.state.batch
         b.coords[idx], b.dist[idx], b.demand[idx] = fresh.coords, fresh.dist, fresh.demand
-        self.state.current[idx] = 0
-        self.state.visited[idx] = False
-        self.state.served[idx] = 0
-        self.state.used[idx] = 0.0
-        self.state.length[idx] = 0.0
+        fresh_state = self.env.reset(fresh)
+        for name in ROW_FIELDS:  # every per-rollout tensor, so that none is left from the old instance
+            getattr(self.state, name)[idx] = getattr(fresh_state, name)
         self.finished[rows] = False
 
 

@@ -101,7 +101,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                "out": args.out, "resume": args.resume, "seed": args.seed, "batch_size": args.batch_size,
                "lr": args.lr, "steps_per_epoch": args.steps_per_epoch, "val_size": args.val_size,
                "init": args.init, "cities": args.cities, "max_steps": args.max_steps, "curriculum": args.curriculum,
-               "leader_reward": args.leader_reward}
+               "leader_reward": args.leader_reward, "compile": args.compile or None}
     explicit = {k: v for k, v in options.items() if v is not None}
     result = train(args.problem, **(config | explicit))
     if result.get("rank", 0) != 0:  # another DDP rank: rank 0 reports
@@ -146,7 +146,7 @@ def _read_config(path: str) -> dict:
         raise NcoError(f"{path}: expected a mapping of option: value")
     allowed = {"num_nodes", "policy", "baseline", "max_minutes", "accelerator", "devices", "out", "seed",
                "batch_size", "lr", "steps_per_epoch", "val_size", "weight_decay", "policy_config", "init",
-               "cities", "max_steps", "curriculum", "leader_reward"}
+               "cities", "max_steps", "curriculum", "leader_reward", "compile"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise NcoError(f"{path}: unknown options {unknown}; expected some of {sorted(allowed)}")
@@ -244,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--leader-reward", type=float, default=None, metavar="ALPHA",
                    help="with the shared baseline: the best start's advantage counts 1 + ALPHA times "
                         "(Wang et al. 2024; default 0, plain POMO)")
+    t.add_argument("--compile", action="store_true",
+                   help="take the training rollouts' steps with torch.compile: fewer, fused kernels, for a GPU "
+                        "where launching them bounds the step (no faster on a CPU; compiling takes a minute)")
     t.add_argument("--seed", type=int, default=None)
     t.add_argument("--batch-size", type=int, default=None)
     t.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-4 for pomo, as published)")

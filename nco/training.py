@@ -9,7 +9,8 @@ copy of the policy, replaced when a paired t-test on held-out instances says
 the trained one is better). Instances are uniform (Kool et al.) or, with
 ``cities``, subsets of real cities' matrices (:class:`nco.envs.cities.CityPool`),
 optionally smaller ones first (``curriculum``, :mod:`nco.curriculum`); with the
-shared baseline, ``leader_reward`` weighs each instance's best start more.
+shared baseline, ``leader_reward`` weighs each instance's best start more;
+``compile`` takes the training rollouts' steps with ``torch.compile``.
 Validation logs the greedy cost of a fixed instance set and, for uniform
 instances, its approximate gap to the published reference. The
 Trainer owns devices, precision, checkpoints, logs and the progress bar. On
@@ -88,7 +89,7 @@ class Reinforce(L.LightningModule):
                  batch_size: int = 64, steps_per_epoch: int = 100, lr: float = 1e-4, weight_decay: float = 1e-6,
                  val_size: int = 1000, val_batch_size: int = 250, policy_config: dict[str, Any] | None = None,
                  exp_beta: float = 0.8, cities: list[str] | None = None, curriculum: str | None = None,
-                 leader_reward: float = 0.0):
+                 leader_reward: float = 0.0, compile: bool = False):
         super().__init__()
         baseline = baseline or DEFAULT_BASELINE.get(policy, "exponential")
         if baseline not in BASELINES:
@@ -125,10 +126,15 @@ class Reinforce(L.LightningModule):
         return self.hparams.policy in MULTISTART
 
     def solve(self, policy, batch: Batch, decode: str, log_prob: bool = True):
-        """One rollout of ``policy`` on ``batch`` (all starts for POMO: one per city or customer)."""
+        """One rollout of ``policy`` on ``batch`` (all starts for POMO: one per city or customer).
+
+        The training rollouts (those with log-probabilities) take their steps
+        compiled when ``compile`` is set; the greedy baseline and validation
+        rollouts run eagerly.
+        """
         starts = batch.num_starts if self.multistart else 1
         return rollout(policy, self.env, batch, decode, num_starts=starts, multistart=self.multistart,
-                       log_prob=log_prob)
+                       log_prob=log_prob, compiled=self.hparams.compile and log_prob)
 
     def greedy_cost(self, policy, batch: Batch) -> torch.Tensor:
         """``[B]`` cost of the greedy solution (best over starts for POMO)."""
@@ -372,6 +378,8 @@ def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str
                 "instances": "cities: " + ", ".join(module.pool.names) if module.pool else "uniform (Kool et al.)"}
     if module.hparams.leader_reward:
         training["leader_reward"] = module.hparams.leader_reward
+    if module.hparams.compile:
+        training["compile"] = True
     if module.curriculum is not None:
         training |= {"curriculum": module.hparams.curriculum, "stages": stages}
     policy_path = save_policy(out / "policy.pt", module.policy, policy, problem, num_nodes,

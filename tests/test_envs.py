@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nco  # noqa: F401  (registers nco/*)
-from nco.data import CVRPInstance, TSPInstance, evaluate, random_cvrp, random_tsp
+from nco.data import CVRPInstance, TSPInstance, capacity_for, evaluate, random_cvrp, random_tsp
 from nco.envs import make_env
 from nco.envs.batch import from_instances
 from nco.neural import routes_of
@@ -53,6 +53,34 @@ def test_vector_env_autoresets_and_stays_in_its_spaces(env_id):
         returns += reward
         ended += int(term.sum())
     assert ended >= 6 and (returns < 0).all()
+
+
+def test_cvrp_vector_env_episodes_after_autoreset_are_feasible_with_the_returned_cost():
+    """Rows that restart get a new instance; its demands must govern their masks from the first step on
+    (a per-row field left from the old instance would let a customer that no longer fits through)."""
+    venv = gym.make_vec("nco/CVRP-v0", num_envs=4, vectorization_mode="vector_entry_point", num_nodes=8)
+    obs, info = venv.reset(seed=3)
+    rng, capacity = np.random.default_rng(3), capacity_for(8)
+    episodes = [{"nodes": obs["nodes"][i].copy(), "actions": [], "return": 0.0} for i in range(4)]
+    restarting, checked = np.zeros(4, bool), 0
+    for _ in range(150):
+        acts = [rng.choice(np.flatnonzero(m)) for m in info["action_mask"]]
+        obs, reward, term, _, info = venv.step(acts)
+        for i in range(4):
+            if restarting[i]:  # next-step autoreset: the action was not used, a new episode begins
+                episodes[i] = {"nodes": obs["nodes"][i].copy(), "actions": [], "return": 0.0}
+                continue
+            episodes[i]["actions"].append(int(acts[i]))
+            episodes[i]["return"] += float(reward[i])
+            if term[i]:
+                nodes = episodes[i]["nodes"].astype(np.float64)
+                instance = CVRPInstance(distance=np.linalg.norm(nodes[:, None, :2] - nodes[None, :, :2], axis=-1),
+                                        demand=np.rint(nodes[:, 2] * capacity).astype(int), capacity=capacity)
+                cost = evaluate(instance, routes_of("cvrp", torch.tensor(episodes[i]["actions"])))
+                assert cost == pytest.approx(-episodes[i]["return"], rel=1e-4)
+                checked += 1
+        restarting = term.copy()
+    assert checked >= 12
 
 
 def _random_rollout(problem, instances, starts, seed):

@@ -256,7 +256,7 @@ def test_cached_projections_give_the_published_decoder_logits(problem, name):
         for _ in range(3):
             h, rows, d = cache.nodes, state.rows, cache.nodes.shape[-1]
             if problem == "cvrp":
-                ctx = torch.cat([h[rows, state.current], (1.0 - state.used)[..., None]], -1)
+                ctx = torch.cat([h[rows, state.current], state.free[..., None]], -1)
             elif state.steps == 0:
                 ctx = policy.placeholder.expand(3, 4, -1)
             else:
@@ -321,3 +321,31 @@ def test_gpu_rollouts_stall_only_at_their_done_checks():
     checks = (steps - first) // GPU_DONE_EVERY + 1
     stalls = [w for w in caught if "synchroniz" in str(w.message)]
     assert len(stalls) <= checks, [str(w.message) for w in stalls[:3]]
+
+
+@pytest.mark.parametrize("problem", ["tsp", "cvrp"])
+def test_compiled_steps_give_the_eager_rollout_and_gradients(problem):
+    """``nco train --compile`` takes each decoding step with torch.compile: the same solutions,
+    log-probabilities and parameter gradients as the eager steps (greedy, so both choose alike)."""
+    torch._dynamo.reset()  # compile afresh: other tests' variants count against torch's recompile limit
+    torch.manual_seed(0)
+    policy, env = make_policy("pomo", problem), make_env(problem)
+    instances = random_cvrp(10, batch=3, seed=4) if problem == "cvrp" else random_tsp(10, batch=3, seed=4)
+    batch = from_instances(instances)
+    results, grads = [], []
+    for compiled in (False, True):
+        policy.zero_grad()
+        result = rollout(policy, env, batch, "greedy", num_starts=batch.num_starts, multistart=True, compiled=compiled)
+        result.log_prob.sum().backward()
+        results.append(result)
+        grads.append(torch.cat([p.grad.flatten() for p in policy.parameters() if p.grad is not None]))
+    eager, compiled = results
+    assert torch.equal(eager.actions, compiled.actions) and torch.allclose(eager.reward, compiled.reward)
+    assert torch.allclose(eager.log_prob, compiled.log_prob, atol=1e-4)
+    assert grads[0].shape == grads[1].shape and float(grads[0].abs().max()) > 0
+    assert torch.allclose(grads[0], grads[1], atol=1e-4, rtol=1e-3)
+    sampled = rollout(policy, env, batch, "sample", num_starts=batch.num_starts, multistart=True, compiled=True)
+    for b, instance in enumerate(instances):  # sampled steps: any legal solutions, with the costs reported
+        for s in range(batch.num_starts):
+            cost = evaluate(instance, routes_of(problem, sampled.actions[b, s]))
+            assert cost == pytest.approx(-float(sampled.reward[b, s]), rel=1e-5)

@@ -141,3 +141,14 @@ def test_a_curriculum_trains_on_each_size_in_turn_and_records_it(tmp_path, monke
     assert drawn == [5] * 3 + [8] * 2 + [12] * 4 and all(s["seconds"] > 0 for s in result["stages"])
     policy, meta = load_policy(result["policy"])  # validated and saved at the run's own size
     assert meta["num_nodes"] == 12 and meta["training"]["stages"] == result["stages"]
+
+
+def test_nco_train_compile_trains_with_compiled_steps(tmp_path):
+    from nco.cli import main
+
+    torch._dynamo.reset()  # a fresh recompile budget (other tests compile too)
+    out = tmp_path / "run"
+    assert main(["train", "cvrp", "--num-nodes", "8", "--max-steps", "4", "--steps-per-epoch", "2", "--val-size", "20",
+                 "--batch-size", "8", "--accelerator", "cpu", "--compile", "--out", str(out)]) == 0
+    _, meta = load_policy(out / "policy.pt")
+    assert meta["training"]["compile"] is True and meta["training"]["instances_seen"] > 0

@@ -152,7 +152,7 @@ class AttentionPolicy(nn.Module):
                 return cache.start_q.expand(b, s, -1)
             return cache.first_q[rows, state.first] + cache.current_q[rows, state.current]
         capacity = self.context.weight[:, -1]
-        return cache.current_q[rows, state.current] + (1.0 - state.used)[..., None] * capacity
+        return cache.current_q[rows, state.current] + state.free[..., None] * capacity
 
     def logits(self, cache: Cache, state) -> torch.Tensor:
         """``[B, S, N]`` logits of the next node; disallowed nodes get ``-inf``."""
@@ -163,4 +163,4 @@ class AttentionPolicy(nn.Module):
         glimpse = F.scaled_dot_product_attention(qh, cache.glimpse_k, cache.glimpse_v, attn_mask=mask[:, None])
         glimpse = glimpse.transpose(1, 2).reshape(b, s, d)  # its output projection is in cache.logit_k
         scores = self.tanh_clip * torch.tanh(torch.matmul(glimpse, cache.logit_k.transpose(1, 2)).float())
-        return scores.masked_fill(~mask, float("-inf"))
+        return torch.where(mask, scores, float("-inf"))  # not masked_fill(~mask): one operation less per step

@@ -89,9 +89,57 @@ def _exponential(like: torch.Tensor) -> torch.Tensor:
     return torch.rand_like(like).clamp_min_(tiny).log_().neg_()
 
 
+def decoding_step(policy, env, cache, state, greedy: bool, temperature: float = 1.0,
+                  log_prob: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One step of every rollout: the chosen actions ``[B, S]`` and their log-probabilities (or None).
+
+    Steps ``state`` in place. Kept free of host reads so that ``torch.compile``
+    can take it whole (see :func:`compiled_step`).
+    """
+    logits = policy.logits(cache, state)
+    if temperature != 1.0:
+        logits = logits / temperature
+    action = logits.argmax(-1) if greedy else sample(logits.detach())
+    step_log_prob = torch.log_softmax(logits, -1).gather(-1, action[..., None]).squeeze(-1) if log_prob else None
+    env.step(state, action)
+    return action, step_log_prob
+
+
+_COMPILED = []  # the compiled decoding step, made on first use (compiling takes seconds)
+
+
+def compiled_step():
+    """:func:`decoding_step` compiled by ``torch.compile``: its some 35 forward and 20 backward tensor
+    operations (``benchmarks/ops.py``) fused into a few kernels.
+
+    On a GPU each operation is a kernel launch, and launches bound a training
+    step at the usual batch sizes, so fewer of them should buy speed there
+    (``benchmarks/throughput.py --compile`` measures it). On a CPU the
+    operations are cheap to start and the compiled step is no faster.
+    Compiling costs seconds to a minute on the first rollout, and again for
+    a few variants (the step count made symbolic, a TSP's last step, each new
+    policy or instance size); past torch's recompile limit the steps run eagerly.
+    """
+    if not _COMPILED:
+        _COMPILED.append(torch.compile(_step_on_fresh_visits))
+    return _COMPILED[0]
+
+
+def _step_on_fresh_visits(policy, env, cache, state, greedy: bool, temperature: float = 1.0,
+                          log_prob: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """:func:`decoding_step` that marks the visit in a copy of ``state.visited``, not in place.
+
+    The compiled backward may keep the step's ``visited`` itself (to rebuild
+    the mask from it) where the eager one keeps the mask; marking the next
+    visit in place would then change what that backward reads.
+    """
+    state.visited = state.visited.clone()
+    return decoding_step(policy, env, cache, state, greedy, temperature, log_prob)
+
+
 def rollout(policy, env, batch: Batch, decode: str = "greedy", num_starts: int = 1,
             multistart: bool = False, temperature: float = 1.0, done_every: int | None = None,
-            log_prob: bool = True, start_offset: int = 0) -> Rollout:
+            log_prob: bool = True, start_offset: int = 0, compiled: bool = False) -> Rollout:
     """Build complete solutions for every instance of ``batch``.
 
     ``multistart`` forces rollout ``s`` to begin at the env's start node ``s``
@@ -102,26 +150,24 @@ def rollout(policy, env, batch: Batch, decode: str = "greedy", num_starts: int =
     between, finished rollouts take no-op steps (see :func:`_finished`), so
     ``actions`` can end with extra depot visits. ``log_prob=False`` skips the
     log-probabilities (left at zero) when only the solutions count.
+    ``compiled``: take each step with :func:`compiled_step`.
     """
     if decode not in ("greedy", "sample"):
         raise ValueError(f"unknown decoding {decode!r}; expected 'greedy' or 'sample'")
     cache = policy.encode(batch)
     state = env.reset(batch, num_starts)
     every = done_every or (GPU_DONE_EVERY if batch.dist.is_cuda else 1)
+    step = compiled_step() if compiled else decoding_step
     actions, total = [], torch.zeros(state.current.shape, device=batch.dist.device)
     if multistart:
         first = env.start_actions(state, start_offset)
         actions.append(first)
         state = env.step(state, first)
     while not _finished(state, every):
-        logits = policy.logits(cache, state)
-        if temperature != 1.0:
-            logits = logits / temperature
-        action = logits.argmax(-1) if decode == "greedy" else sample(logits.detach())
+        action, step_log_prob = step(policy, env, cache, state, decode == "greedy", temperature, log_prob)
         if log_prob:
-            total = total + torch.log_softmax(logits, -1).gather(-1, action[..., None]).squeeze(-1)
+            total = total + step_log_prob
         actions.append(action)
-        state = env.step(state, action)
     return Rollout(torch.stack(actions, -1), total, state.reward)
 
 

@@ -80,9 +80,13 @@ class CVRPEnv:
                          need=(batch.demand - _EPS)[:, None, :])
 
     def start_actions(self, state: CVRPState, offset: int = 0) -> torch.Tensor:
-        """POMO's first actions: rollout ``s`` goes first to customer ``offset + s + 1``."""
+        """POMO's first actions: rollout ``s`` goes first to customer ``offset + s + 1``.
+
+        A dense tensor, not an expanded view: the state's ``current`` then has
+        the same layout at every step, which spares ``torch.compile`` a variant.
+        """
         b, s = state.current.shape
-        return torch.arange(offset + 1, offset + s + 1, device=state.current.device).expand(b, s)
+        return torch.arange(offset + 1, offset + s + 1, device=state.current.device).repeat(b, 1)
 
     def step(self, state: CVRPState, action: torch.Tensor) -> CVRPState:
         """Go to ``action [B, S]`` (in place); the actions must be allowed by ``state.mask``.

@@ -66,9 +66,9 @@ class TSPEnv:
                         cols=torch.arange(num_starts, device=dev)[None, :])
 
     def start_actions(self, state: TSPState, offset: int = 0) -> torch.Tensor:
-        """POMO's first actions: rollout ``s`` starts at city ``offset + s``."""
+        """POMO's first actions: rollout ``s`` starts at city ``offset + s`` (dense, as in the CVRP env)."""
         b, s = state.current.shape
-        return torch.arange(offset, offset + s, device=state.current.device).expand(b, s)
+        return torch.arange(offset, offset + s, device=state.current.device).repeat(b, 1)
 
     def step(self, state: TSPState, action: torch.Tensor) -> TSPState:
         """Go to ``action [B, S]`` (in place); closes the tour after the last city."""

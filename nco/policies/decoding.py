@@ -117,11 +117,13 @@ def compiled_step():
     (``benchmarks/throughput.py --compile`` measures it). On a CPU the
     operations are cheap to start and the compiled step is no faster.
     Compiling costs seconds to a minute on the first rollout, and again for
-    a few variants (the step count made symbolic, a TSP's last step, each new
-    policy or instance size); past torch's recompile limit the steps run eagerly.
+    a few variants (a TSP's last step, greedy or sampled, another policy);
+    past torch's recompile limit the steps run eagerly.
     """
     if not _COMPILED:
-        _COMPILED.append(torch.compile(_step_on_fresh_visits))
+        # dynamic: one compiled step for every batch and instance size and step count (a curriculum
+        # changes sizes; each static variant would cost another compile, up to a minute on a GPU)
+        _COMPILED.append(torch.compile(_step_on_fresh_visits, dynamic=True))
     return _COMPILED[0]
 
 

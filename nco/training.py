@@ -357,6 +357,10 @@ def train(problem: str, num_nodes: int = 20, policy: str = "pomo", baseline: str
         callbacks=[checkpoint, RichProgressBar()], gradient_clip_val=GRADIENT_CLIP, log_every_n_steps=10,
         logger=[CSVLogger(out, name="csv"), TensorBoardLogger(out, name="tensorboard")],
         enable_model_summary=False)
+    if module.hparams.compile:
+        from lightning.pytorch.utilities import rank_zero_info
+
+        rank_zero_info("compile: the first training step compiles the decoding step (up to a minute)")
     start = time.perf_counter()
     trainer.fit(module, ckpt_path=resume)
     minutes = prior_minutes + (time.perf_counter() - start) / 60

@@ -76,6 +76,7 @@ class Cache:
     glimpse_k: torch.Tensor  # [B, H, N, D/H]
     glimpse_v: torch.Tensor  # [B, H, N, D/H]
     logit_k: torch.Tensor  # [B, N, D] pointer keys times the output projection, over sqrt(D)
+    capacity_q: torch.Tensor | None = None  # [D] query part of a full vehicle's free capacity (CVRP), else None
     dist: torch.Tensor | None = None  # [B, N, N] scaled matrix, for decoders that read it
 
 
@@ -132,16 +133,17 @@ class AttentionPolicy(nn.Module):
         split = lambda t: t.view(b, n, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
         graph = self.project_graph(h.mean(1, keepdim=True)) if self.graph_context else torch.zeros_like(h[:, :1])
         w = self.context.weight  # TSP [D, 2D]: first, current; CVRP [D, D+1]: current, remaining capacity
-        first_q = start_q = None
+        first_q = start_q = capacity_q = None
         if self.problem == "tsp":
             first_q = F.linear(h, w[:, :d])
             current_q = graph + F.linear(h, w[:, d:])
             start_q = graph + F.linear(self.placeholder.to(h.dtype), w)
         else:
             current_q = graph + F.linear(h, w[:, :d])
+            capacity_q = w[:, -1]  # taken once: a column read at every step costs three backward operations
         # scores = (glimpse W_out^T) lk^T = glimpse (lk W_out)^T: fold W_out into the keys once
         logit_k = torch.matmul(lk, self.project_out.weight.to(lk.dtype)) / math.sqrt(d)
-        return Cache(h, current_q, first_q, start_q, split(gk), split(gv), logit_k, dist)
+        return Cache(h, current_q, first_q, start_q, split(gk), split(gv), logit_k, capacity_q, dist)
 
     def _query(self, cache: Cache, state) -> torch.Tensor:
         """``[B, S, D]`` the step's query, gathered from the cached per-node projections."""
@@ -151,8 +153,7 @@ class AttentionPolicy(nn.Module):
             if state.steps == 0:
                 return cache.start_q.expand(b, s, -1)
             return cache.first_q[rows, state.first] + cache.current_q[rows, state.current]
-        capacity = self.context.weight[:, -1]
-        return cache.current_q[rows, state.current] + state.free[..., None] * capacity
+        return cache.current_q[rows, state.current] + state.free[..., None] * cache.capacity_q
 
     def logits(self, cache: Cache, state) -> torch.Tensor:
         """``[B, S, N]`` logits of the next node; disallowed nodes get ``-inf``."""

@@ -349,3 +349,22 @@ def test_compiled_steps_give_the_eager_rollout_and_gradients(problem):
         for s in range(batch.num_starts):
             cost = evaluate(instance, routes_of(problem, sampled.actions[b, s]))
             assert cost == pytest.approx(-float(sampled.reward[b, s]), rel=1e-5)
+
+
+def test_a_step_that_cannot_be_compiled_is_one_clear_error(monkeypatch):
+    """No C++ compiler (CPU) or no triton (GPU): the user gets one line saying so, not the compiler's traceback."""
+    import functools
+
+    from torch._dynamo.exc import BackendCompilerFailed
+
+    from nco.data import SolverError
+    from nco.policies import decoding
+
+    def broken(*args):
+        raise BackendCompilerFailed(None, RuntimeError("No working C++ compiler found"), None)
+
+    monkeypatch.setattr(decoding, "_COMPILED", [functools.partial(decoding._compiled_call, broken)])
+    batch = from_instances(random_tsp(6, batch=2, seed=0))
+    with pytest.raises(SolverError, match=r"could not compile .*RuntimeError: No working C\+\+ compiler.*without --compile"):
+        rollout(make_policy("pomo", "tsp"), make_env("tsp"), batch, "sample", num_starts=6, multistart=True,
+                compiled=True)

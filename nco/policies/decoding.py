@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
 
+from nco.data import SolverError
 from nco.envs.batch import Batch
 
 
@@ -109,8 +111,8 @@ _COMPILED = []  # the compiled decoding step, made on first use (compiling takes
 
 
 def compiled_step():
-    """:func:`decoding_step` compiled by ``torch.compile``: its some 35 forward and 20 backward tensor
-    operations (``benchmarks/ops.py``) fused into a few kernels.
+    """:func:`decoding_step` compiled by ``torch.compile``: its tensor operations (about 35 forward and 19
+    backward for CVRP100, ``benchmarks/ops.py``) fused into a few kernels.
 
     On a GPU each operation is a kernel launch, and launches bound a training
     step at the usual batch sizes, so fewer of them should buy speed there
@@ -123,8 +125,20 @@ def compiled_step():
     if not _COMPILED:
         # dynamic: one compiled step for every batch and instance size and step count (a curriculum
         # changes sizes; each static variant would cost another compile, up to a minute on a GPU)
-        _COMPILED.append(torch.compile(_step_on_fresh_visits, dynamic=True))
+        _COMPILED.append(functools.partial(_compiled_call, torch.compile(_step_on_fresh_visits, dynamic=True)))
     return _COMPILED[0]
+
+
+def _compiled_call(step, *args):
+    """``step(*args)``, with torch.compile's failure to compile (no C++ compiler on a CPU, no triton on a
+    GPU) turned into one clear line instead of a long traceback from inside the compiler."""
+    try:
+        return step(*args)
+    except torch._dynamo.exc.BackendCompilerFailed as exc:
+        inner = getattr(exc, "inner_exception", None) or exc
+        reason = f"{type(inner).__name__}: {(str(inner).strip().splitlines() or [''])[0]}"
+        raise SolverError(f"compile: torch.compile could not compile the decoding step ({reason}); "
+                          "train without --compile") from exc
 
 
 def _step_on_fresh_visits(policy, env, cache, state, greedy: bool, temperature: float = 1.0,

@@ -161,13 +161,25 @@ class GeneticSearch:
         return self._make(seq)
 
     def _child(self, giant: np.ndarray, deadline: float) -> None:
-        child = self._educate(self._routes_of(giant, self.penalty), self.penalty, deadline)
+        self._offspring(self._routes_of(giant, self.penalty), deadline)
+
+    def _offspring(self, seq: np.ndarray, deadline: float) -> None:
+        """Educate ``seq`` (routes), add it, and half the time repair it when infeasible."""
+        child = self._educate(seq, self.penalty, deadline)
         self.recent_feasible.append(child.feasible)
         self.add(child)
         if not child.feasible and self.rng.random() < self.params.repair_probability:
             repaired = self._educate(child.seq, 10 * self.penalty, deadline)
             if repaired.feasible:
                 self.add(repaired)
+
+    def educated(self, seq: np.ndarray) -> Individual:
+        """``seq`` (routes as one giant sequence) after the education every child gets, at the current penalty."""
+        return self._educate(np.asarray(seq, dtype=np.int64), self.penalty, None)
+
+    def random_routes(self) -> np.ndarray:
+        """A random giant tour cut by Split: what the first population is made of before education."""
+        return self._routes_of(self.rng.permutation(np.arange(1, self.n, dtype=np.int64)), self.penalty)
 
     # -- population ------------------------------------------------------------------------------
     def add(self, ind: Individual) -> None:
@@ -206,15 +218,26 @@ class GeneticSearch:
 
     # -- the run ---------------------------------------------------------------------------------
     def initial_population(self, seeds: list[np.ndarray], clock: Clock, deadline: float) -> None:
-        """The seed solutions as given, then 4 mu educated random giant tours (as HGS).
+        """The seed solutions as given and each of them educated as a child, then educated random giant
+        tours, 4 mu children in all (HGS makes 4 mu random ones).
 
-        A count, not a population size: survivor selection trims each
-        subpopulation back to mu along the way, so the total may never reach 4 mu.
+        Educated, a policy's solutions beat as many educated random tours
+        (``benchmarks/results/seeding.md``), which raw they do not; this is
+        what EARLI does with its policy's solutions too. A count, not a
+        population size: survivor selection trims each subpopulation back to
+        mu along the way, so the total may never reach 4 mu.
         """
         for seq in seeds:
             self.add(self._make(seq))
+        made = 0
+        for seq in seeds[:4 * self.params.mu]:
+            if clock.remaining() <= 0:
+                return
+            self._offspring(np.asarray(seq, dtype=np.int64), deadline)
+            self._record(clock)
+            made += 1
         customers = np.arange(1, self.n, dtype=np.int64)
-        for _ in range(4 * self.params.mu):
+        for _ in range(4 * self.params.mu - made):
             if clock.remaining() <= 0:
                 break
             self._child(self.rng.permutation(customers), deadline)

@@ -122,6 +122,21 @@ def test_genetic_first_population_holds_the_seed_solutions():
     assert search.best.distance <= min(s.cost for s in seeds)
 
 
+def test_genetic_first_population_educates_the_seeds_first_and_makes_4_mu_children():
+    from nco.data import to_sequence
+    from nco.solvers.common import Clock
+    from nco.solvers.genetic import GeneticSearch, Params
+
+    instance = random_cvrp(30, seed=12)
+    seeds = [to_sequence(nco.solve(instance, name).routes) for name in ("savings", "nearest")]
+    search = GeneticSearch(instance, seed=0, params=Params(mu=5, lam=20))
+    educated, offspring = [], search._offspring
+    search._offspring = lambda seq, deadline: (educated.append(tuple(seq)), offspring(seq, deadline))
+    search.initial_population(seeds, Clock(30.0), deadline=None)
+    assert educated[:2] == [tuple(seq) for seq in seeds]  # the seeds, as children, before any random tour
+    assert len(educated) == 4 * 5  # then random tours up to HGS's 4 mu children
+
+
 def test_genetic_search_on_x_beats_local_search(shared, warm_kernels):
     instance = nco.load(shared / "cvrplib/X/X-n101-k25.vrp")
     ga = nco.solve(instance, "ga", time_limit=3)

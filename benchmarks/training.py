@@ -122,7 +122,8 @@ def report(run: Path, reference_csv: Path, instances: int, device: str | None, o
     body = [["RL4CO 0.7 POMO (issue 3, NOTES.md)", "NVIDIA H100", RL4CO["batch_size"], 1e-4, "",
              RL4CO["minutes"], "", RL4CO["instances_per_s"], RL4CO["instances_per_s"], RL4CO["steps_per_s"],
              RL4CO["gap_to_pyvrp"]]]
-    body += [["nco POMO" + (" (compiled steps)" if x.get("compiled") == "True" else ""), x["device"], x["batch_size"], f"{float(x['lr']):g}", x.get("curriculum") or "",
+    body += [["nco POMO" + (" (compiled steps)" if x.get("compiled") == "True" else ""), x["device"],
+              x["batch_size"], f"{float(x['lr']):g}", x.get("curriculum") or "",
               x["minutes"], x["instances_seen"], x["instances_per_s"],
               x.get("instances_per_s_at_100") or x["instances_per_s"], x["steps_per_s"], x["gap_to_pyvrp"]]
              for x in rows]

@@ -365,6 +365,7 @@ def test_a_step_that_cannot_be_compiled_is_one_clear_error(monkeypatch):
 
     monkeypatch.setattr(decoding, "_COMPILED", [functools.partial(decoding._compiled_call, broken)])
     batch = from_instances(random_tsp(6, batch=2, seed=0))
-    with pytest.raises(SolverError, match=r"could not compile .*RuntimeError: No working C\+\+ compiler.*without --compile"):
+    expected = r"could not compile .*RuntimeError: No working C\+\+ compiler.*without --compile"
+    with pytest.raises(SolverError, match=expected):
         rollout(make_policy("pomo", "tsp"), make_env("tsp"), batch, "sample", num_starts=6, multistart=True,
                 compiled=True)

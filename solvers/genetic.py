@@ -229,18 +229,16 @@ class GeneticSearch:
         """
         for seq in seeds:
             self.add(self._make(seq))
-        made = 0
-        for seq in seeds[:4 * self.params.mu]:
+        first = seeds[:4 * self.params.mu]
+        for seq in first:
             if clock.remaining() <= 0:
                 return
             self._offspring(np.asarray(seq, dtype=np.int64), deadline)
             self._record(clock)
-            made += 1
-        customers = np.arange(1, self.n, dtype=np.int64)
-        for _ in range(4 * self.params.mu - made):
+        for _ in range(4 * self.params.mu - len(first)):
             if clock.remaining() <= 0:
                 break
-            self._child(self.rng.permutation(customers), deadline)
+            self._offspring(self.random_routes(), deadline)
             self._record(clock)
 
     def _record(self, clock: Clock) -> None:

@@ -363,7 +363,7 @@ def test_a_step_that_cannot_be_compiled_is_one_clear_error(monkeypatch):
     def broken(*args):
         raise BackendCompilerFailed(None, RuntimeError("No working C++ compiler found"), None)
 
-    monkeypatch.setattr(decoding, "_COMPILED", [functools.partial(decoding._compiled_call, broken)])
+    monkeypatch.setattr(decoding, "compiled_step", lambda: functools.partial(decoding._compiled_call, broken))
     batch = from_instances(random_tsp(6, batch=2, seed=0))
     expected = r"could not compile .*RuntimeError: No working C\+\+ compiler.*without --compile"
     with pytest.raises(SolverError, match=expected):

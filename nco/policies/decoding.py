@@ -107,9 +107,7 @@ def decoding_step(policy, env, cache, state, greedy: bool, temperature: float = 
     return action, step_log_prob
 
 
-_COMPILED = []  # the compiled decoding step, made on first use (compiling takes seconds)
-
-
+@functools.cache  # made on first use, then kept: compiling takes seconds
 def compiled_step():
     """:func:`decoding_step` compiled by ``torch.compile``: its tensor operations (about 35 forward and 19
     backward for CVRP100, ``benchmarks/ops.py``) fused into a few kernels.
@@ -122,11 +120,9 @@ def compiled_step():
     a few variants (a TSP's last step, greedy or sampled, another policy);
     past torch's recompile limit the steps run eagerly.
     """
-    if not _COMPILED:
-        # dynamic: one compiled step for every batch and instance size and step count (a curriculum
-        # changes sizes; each static variant would cost another compile, up to a minute on a GPU)
-        _COMPILED.append(functools.partial(_compiled_call, torch.compile(_step_on_fresh_visits, dynamic=True)))
-    return _COMPILED[0]
+    # dynamic: one compiled step for every batch and instance size and step count (a curriculum
+    # changes sizes; each static variant would cost another compile, up to a minute on a GPU)
+    return functools.partial(_compiled_call, torch.compile(_step_on_fresh_visits, dynamic=True))
 
 
 def _compiled_call(step, *args):

@@ -53,14 +53,15 @@ def run(label: str, out: Path, steps: int) -> None:
     with path.open("a") as fh:
         for model, how, factor, samples, count in DECODINGS:
             r = evaluate_policy(str(CHECKPOINTS / f"{model}.pt"), count, how, factor, samples, None, "cpu")
-            row = base | {"what": f"{model} {decoding_label(how, factor, samples)}", "instances": count, "seconds": round(r["seconds"], 3),
-                          "mean_cost": round(r["mean_cost"], 4)}
+            row = base | {"what": f"{model} {decoding_label(how, factor, samples)}", "instances": count,
+                          "seconds": round(r["seconds"], 3), "mean_cost": round(r["mean_cost"], 4)}
             fh.write(json.dumps(row) + "\n")
             fh.flush()
             print(row["what"], row["seconds"], "s", flush=True)
         for problem, nodes, batch in TRAINING:
             figures = measure(problem, nodes, batch, steps, 1, torch.device("cpu"))
-            row = base | {"what": f"train {problem}{nodes} batch {batch}", "steps_per_s": round(figures["steps_per_s"], 3)}
+            row = base | {"what": f"train {problem}{nodes} batch {batch}",
+                          "steps_per_s": round(figures["steps_per_s"], 3)}
             fh.write(json.dumps(row) + "\n")
             print(row["what"], row["steps_per_s"], "steps/s", flush=True)
 

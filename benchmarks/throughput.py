@@ -97,9 +97,9 @@ def report(rows: list[dict[str, str]], out: Path) -> None:
         "`python benchmarks/throughput.py` (one optimizer step as `nco train` takes it, without validation "
         f"or logging). Machine: {'; '.join(where)}.\n\n{markdown_table(header, body)}\n")
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for key in sorted({(r["device"], r["problem"], r["num_nodes"], _steps(r)) for r in rows}):
-        mine = [r for r in rows
-                if (r["device"], r["problem"], r["num_nodes"], _steps(r)) == key and r["steps_per_s"] != "oom"]
+    series = lambda r: (r["device"], r["problem"], r["num_nodes"], _steps(r))  # noqa: E731  one curve each
+    for key in sorted({series(r) for r in rows}):
+        mine = [r for r in rows if series(r) == key and r["steps_per_s"] != "oom"]
         sizes = [int(r["batch_size"]) for r in mine]
         label = f"{key[1].upper()}{key[2]}, {key[0]}, {key[3]}"
         axes[0].plot(sizes, [float(r["instances_per_s"]) for r in mine], "o-", label=label)

@@ -14,6 +14,7 @@ For the TSP the chromosome is the tour itself and capacity never binds.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -229,16 +230,13 @@ class GeneticSearch:
         """
         for seq in seeds:
             self.add(self._make(seq))
-        first = seeds[:4 * self.params.mu]
-        for seq in first:
-            if clock.remaining() <= 0:
-                return
-            self._offspring(np.asarray(seq, dtype=np.int64), deadline)
-            self._record(clock)
-        for _ in range(4 * self.params.mu - len(first)):
+        # each child's routes made only when its turn comes: a random tour draws from the rng then, as before
+        makers = [functools.partial(np.asarray, seq, dtype=np.int64) for seq in seeds[:4 * self.params.mu]]
+        makers += [self.random_routes] * (4 * self.params.mu - len(makers))
+        for make in makers:
             if clock.remaining() <= 0:
                 break
-            self._offspring(self.random_routes(), deadline)
+            self._offspring(make(), deadline)
             self._record(clock)
 
     def _record(self, clock: Clock) -> None:

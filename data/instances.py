@@ -8,7 +8,7 @@ to draw plots or to build the matrix in :func:`euclidean_matrix`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import ClassVar, Union
 
 import numpy as np
 
@@ -83,9 +83,14 @@ class TSPInstance:
     name: str = "tsp"
     path: str | None = None
     problem: str = field(default="tsp", init=False)
+    max_routes: ClassVar[int | None] = 1  # a tour is one route
 
     def __post_init__(self) -> None:
         _freeze_graph(self)
+
+    def kernel_arrays(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """``(distance, demand, capacity)`` for the kernels: zero demands, so capacity never binds."""
+        return self.distance, np.zeros(self.num_nodes, dtype=np.int64), 0
 
     @classmethod
     def from_coords(cls, coords: np.ndarray, name: str = "tsp") -> "TSPInstance":
@@ -119,6 +124,7 @@ class CVRPInstance:
     name: str = "cvrp"
     path: str | None = None
     problem: str = field(default="cvrp", init=False)
+    max_routes: ClassVar[int | None] = None  # as many vehicles as it takes
 
     def __post_init__(self) -> None:
         n = _freeze_graph(self)
@@ -130,6 +136,10 @@ class CVRPInstance:
             raise InstanceError(
                 f"customer {c} has demand {self.demand[c]} above the vehicle capacity {self.capacity}",
                 field="demand", path=self.path)
+
+    def kernel_arrays(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """``(distance, demand, capacity)`` for the kernels."""
+        return self.distance, self.demand, self.capacity
 
     def _checked_demand(self, n: int) -> np.ndarray:
         raw = np.asarray(self.demand)

@@ -22,13 +22,6 @@ def check_time_limit(time_limit: float) -> float:
     return value
 
 
-def kernel_arrays(instance: Instance) -> tuple[np.ndarray, np.ndarray, int]:
-    """``(distance, demand, capacity)`` for the kernels; a TSP has zero demands so capacity never binds."""
-    if instance.problem == "tsp":
-        return instance.distance, np.zeros(instance.num_nodes, dtype=np.int64), 0
-    return instance.distance, instance.demand, instance.capacity
-
-
 def initial_sequence(instance: Instance, initial: Solution | None) -> np.ndarray | None:
     """The giant sequence of a caller's starting solution, after checking it fits the instance."""
     if initial is None:

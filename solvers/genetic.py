@@ -24,7 +24,7 @@ from nco.data import Instance, Solution, from_sequence
 from nco.kernels.genetic import broken_pairs, neighbours_in_routes, order_crossover
 from nco.kernels.routes import penalised_excess
 
-from .common import Clock, check_time_limit, initial_sequence, kernel_arrays
+from .common import Clock, check_time_limit, initial_sequence
 
 
 @dataclass
@@ -128,13 +128,13 @@ class GeneticSearch:
         self.instance = instance
         self.params = params
         self.rng = np.random.default_rng(seed)
-        dist, self.demand, self.capacity = kernel_arrays(instance)
+        dist, self.demand, self.capacity = instance.kernel_arrays()
         self.dist = kernels.prepared_matrix(dist)  # once, not at every education
-        self.tsp = instance.problem == "tsp"
+        self.one_tour = instance.max_routes == 1  # a TSP: no Split, no capacity, no second route
         self.n = instance.num_nodes
         self.neighbours = kernels.neighbour_lists(self.dist, params.granular)
         spread = float(np.max(self.dist)) / max(1.0, float(np.max(self.demand)))
-        self.penalty = -1.0 if self.tsp else float(np.clip(spread, 0.1, 1000.0))
+        self.penalty = -1.0 if self.one_tour else float(np.clip(spread, 0.1, 1000.0))
         self.feasible_pop = Subpopulation(instance.symmetric)
         self.infeasible_pop = Subpopulation(instance.symmetric)
         self.recent_feasible: list[bool] = []
@@ -144,18 +144,18 @@ class GeneticSearch:
     def _make(self, seq: np.ndarray) -> Individual:
         seq = np.asarray(seq, dtype=np.int64)
         giant = seq[seq > 0].copy()
-        # The load above capacity, summed over routes (a penalty of 1 per unit); never any for a TSP.
-        excess = 0 if self.tsp else int(round(penalised_excess(self.demand, self.capacity, seq, 1.0)))
+        # The load above capacity, summed over routes (a penalty of 1 per unit); never any for one tour.
+        excess = 0 if self.one_tour else int(round(penalised_excess(self.demand, self.capacity, seq, 1.0)))
         succ, pred = neighbours_in_routes(seq, self.n)
         return Individual(giant, seq, kernels.sequence_cost(self.dist, seq), excess, succ, pred)
 
     def _routes_of(self, giant: np.ndarray, penalty: float) -> np.ndarray:
-        if self.tsp:
+        if self.one_tour:
             return np.concatenate(([0], giant, [0])).astype(np.int64)
         return kernels.split(self.dist, self.demand, self.capacity, giant, penalty)[1]
 
     def _educate(self, seq: np.ndarray, penalty: float, deadline: float) -> Individual:
-        spare = 0 if self.tsp else None
+        spare = 0 if self.one_tour else None
         _, seq = kernels.local_search(self.dist, self.demand, self.capacity, seq, self.neighbours,
                                       seed=int(self.rng.integers(2**31)), deadline=deadline, spare_routes=spare,
                                       penalty=penalty)
@@ -253,7 +253,7 @@ class GeneticSearch:
             a, b = self._tournament(), self._tournament()
             start, end = self.rng.integers(len(a.giant), size=2)
             self._child(order_crossover(a.giant, b.giant, int(start), int(end)), deadline)
-            if len(self.recent_feasible) >= 100 and not self.tsp:
+            if len(self.recent_feasible) >= 100 and not self.one_tour:
                 self._adapt_penalty()
             if self.best is not None and self.best.distance < best_cost - 1e-9:
                 best_cost, since_best = self.best.distance, 0
@@ -268,7 +268,7 @@ class GeneticSearch:
                 self.initial_population([], clock, deadline)
                 since_best = 0
         if self.best is None:  # no feasible child at all (a very short run): savings, educated with hard capacities
-            start = kernels.savings(self.dist, self.demand, self.capacity, self.instance.symmetric, self.tsp)
+            start = kernels.savings(self.dist, self.demand, self.capacity, self.instance.symmetric, self.one_tour)
             self.best = self._educate(start, -1.0, None)
         return self.best
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from nco import kernels
 from nco.data import Instance, Solution, from_sequence, to_sequence
 
-from .common import Clock, check_time_limit, initial_sequence, kernel_arrays
+from .common import Clock, check_time_limit, initial_sequence
 from .constructive import savings
 
 NEIGHBOURS = 40  # granular neighbourhood size: moves only between each customer and its 40 nearest
@@ -22,10 +22,10 @@ def local_search(instance: Instance, time_limit: float = 10.0, seed: int = 0,
     seq = initial_sequence(instance, initial)
     if seq is None:
         seq = to_sequence(savings(instance).routes)
-    dist, demand, capacity = kernel_arrays(instance)
+    dist, demand, capacity = instance.kernel_arrays()
     clock.record(kernels.sequence_cost(dist, seq))
     neighbours = kernels.neighbour_lists(dist, NEIGHBOURS)
-    spare = 0 if instance.problem == "tsp" else None  # None: a route can always be opened
+    spare = None if instance.max_routes is None else 0  # None: a route can always be opened
     _, seq = kernels.local_search(dist, demand, capacity, seq, neighbours, seed=seed,
                                   deadline=clock.deadline, spare_routes=spare)
     return clock.finish(instance, from_sequence(seq), "ls")

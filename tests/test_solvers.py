@@ -72,8 +72,28 @@ def test_first_fit_fleet_is_feasible_and_tight():
 
     instance = random_cvrp(100, seed=13)
     bins = first_fit_bins(instance.demand, instance.capacity)
-    assert instance.min_routes <= bins <= instance.min_routes + 2
-    assert first_fit_bins(np.array([0, 5, 5, 5]), 10) == 2
+    assert instance.min_routes <= len(bins) <= instance.min_routes + 2
+    assert sorted(c for b in bins for c in b) == list(range(1, 101))
+    assert all(instance.demand[b].sum() <= instance.capacity for b in bins)
+    assert first_fit_bins(np.array([0, 5, 5, 5]), 10) == [[1, 2], [3]]
+
+
+@pytest.mark.parametrize("name", ["X-n176-k26", "X-n336-k84"])
+def test_ortools_answers_on_tight_fleets(shared, name):
+    """Tight instances where cheapest arc finds no first solution: savings or the first-fit routes do."""
+    instance = nco.load(shared / f"cvrplib/X/{name}.vrp")
+    solution = nco.solve(instance, "ortools", time_limit=2)
+    assert solution.cost > 0 and solution.num_routes >= instance.min_routes
+
+
+def test_ortools_fallback_routes_are_feasible():
+    """The last resort of the first solution: each first-fit bin in nearest-neighbour order."""
+    from nco.data import make_solution
+    from nco.solvers.ortools_routing import fallback_routes, first_fit_bins
+
+    instance = random_cvrp(60, seed=2)
+    routes = fallback_routes(instance, first_fit_bins(instance.demand, instance.capacity))
+    assert make_solution(instance, routes).num_routes == len(routes)
 
 
 def test_cost_scale_keeps_precision():

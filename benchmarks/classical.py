@@ -76,7 +76,8 @@ def summarise(rows: list[dict[str, str]], solvers: list[str], limits: list[float
         for solver in solvers:
             cells = [group, solver]
             for limit in limits:
-                sel = [r for r in rows if r["set"] == group and r["solver"] == solver and float(r["time_limit"]) == limit]
+                sel = [r for r in rows
+                       if r["set"] == group and r["solver"] == solver and float(r["time_limit"]) == limit]
                 if sel:
                     gaps = [float(r["gap"]) for r in sel]
                     cells.append(f"{np.mean(gaps):.2f} / {np.median(gaps):.2f} "
@@ -101,7 +102,8 @@ def plot(rows: list[dict[str, str]], solvers: list[str], limits: list[float], pa
         for solver in solvers:
             pts = []
             for limit in limits:
-                sel = [r for r in rows if r["set"] == group and r["solver"] == solver and float(r["time_limit"]) == limit]
+                sel = [r for r in rows
+                       if r["set"] == group and r["solver"] == solver and float(r["time_limit"]) == limit]
                 if sel:
                     # Constructions take ~0 s; floor at 1 ms so they stay on the log axis.
                     seconds = max(1e-3, float(np.mean([float(r["runtime"]) for r in sel])))

@@ -65,7 +65,8 @@ def markdown_table(header: list[str], rows: Iterable[list[object]]) -> str:
 
 
 def pyvrp_solve(instance, seconds: float, seed: int = 0) -> list[list[int]]:
-    """PyVRP's HGS on a CVRP or TSP instance (integer distances as they are, others scaled); returns routes of customer ids.
+    """PyVRP's HGS on a CVRP or TSP instance (integer distances as they are, others scaled); returns routes of
+    customer ids.
 
     PyVRP wants integers, and caps its penalties (100,000 per unit of overload),
     so fractional matrices are scaled to a longest arc of 10^4 - not by a fixed
@@ -81,7 +82,8 @@ def pyvrp_solve(instance, seconds: float, seed: int = 0) -> list[list[int]]:
     tsp = instance.problem == "tsp"  # a TSP is one vehicle without a capacity limit
     for node in range(1, instance.num_nodes):
         m.add_client(locations[node], delivery=0 if tsp else int(instance.demand[node]))
-    m.add_vehicle_type(num_available=1 if tsp else instance.num_customers, capacity=0 if tsp else int(instance.capacity))
+    m.add_vehicle_type(num_available=1 if tsp else instance.num_customers,
+                       capacity=0 if tsp else int(instance.capacity))
     dist = instance.distance
     scale = 1.0 if np.all(dist == np.rint(dist)) else 1e4 / max(1e-9, float(dist.max()))
     scaled = np.rint(dist * scale).astype(int)

@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         f"on the first {rows[-1]['test_instances']} Kool test instances, gap to the published mean of all 10,000. "
         f"Curve: `curriculum.png`; during a curriculum's smaller stages the validation still runs on the run's "
         f"own size, so those points show how far the smaller-size policy carries over.\n\n"
-        f"{args.note + chr(10) * 2 if args.note else ''}Command: `python benchmarks/curriculum.py --runs {' '.join(args.runs)} "
+        f"{args.note + chr(10) * 2 if args.note else ''}"
+        f"Command: `python benchmarks/curriculum.py --runs {' '.join(args.runs)} "
         f"--instances {args.instances}{' --device ' + args.device if args.device else ''} --out {args.out}`\n\n"
         f"{table}\n")
     print(table)

@@ -24,8 +24,10 @@ def _instances() -> dict:
     import nco
     from nco.data import load_city, random_cvrp, random_tsp
 
-    found = {"cvrp50-uniform": random_cvrp(50, seed=1), "cvrp40-clustered": random_cvrp(40, seed=2, distribution="clustered"),
-             "tsp50-uniform": random_tsp(50, seed=1), "tsp30-clustered": random_tsp(30, seed=3, distribution="clustered"),
+    found = {"cvrp50-uniform": random_cvrp(50, seed=1),
+             "cvrp40-clustered": random_cvrp(40, seed=2, distribution="clustered"),
+             "tsp50-uniform": random_tsp(50, seed=1),
+             "tsp30-clustered": random_tsp(30, seed=3, distribution="clustered"),
              "monaco-cvrp30": load_city("monaco").sample(30, "cvrp", seed=4),
              "monaco-tsp30": load_city("monaco").sample(30, "tsp", "duration", seed=5)}
     for name in ("cvrplib/X/X-n101-k25.vrp", "tsplib/kroA100.tsp", "tsplib/atsp/ftv33.atsp"):

@@ -233,7 +233,8 @@ def report(rows: list[dict[str, str]], out: Path, name: str, bks: dict[str, floa
     table = markdown_table(["solver"] + [f"{t:g} s" for t in limits], body)
     where = sorted({r["machine"] for r in rows})
     title = (f"CVRP100, first {count} Kool test instances: mean cost by time limit" if bks is None else
-             f"{count} shared X instances (at most 400 customers): mean gap to the best known solution (%) by time limit")
+             f"{count} shared X instances (at most 400 customers): mean gap to the best known solution (%) "
+             "by time limit")
     text = f"# {title}\n\nMachine: {'; '.join(where)}.\n\n{table}\n"
     unit = "cost" if bks is None else "gap points"
     pairs = paired(rows, value, limits)

@@ -33,7 +33,8 @@ DECODINGS = {
 PUBLISHED = [
     ("TSP20", "AM greedy (Kool 2019)", "3.85 (0.34%)"), ("TSP50", "AM greedy (Kool 2019)", "5.80 (1.76%)"),
     ("TSP100", "AM greedy (Kool 2019)", "8.12 (4.53%)"), ("TSP20", "AM sampling 1280 (Kool 2019)", "3.84 (0.08%)"),
-    ("TSP50", "AM sampling 1280 (Kool 2019)", "5.73 (0.52%)"), ("TSP100", "AM sampling 1280 (Kool 2019)", "7.94 (2.26%)"),
+    ("TSP50", "AM sampling 1280 (Kool 2019)", "5.73 (0.52%)"),
+    ("TSP100", "AM sampling 1280 (Kool 2019)", "7.94 (2.26%)"),
     ("TSP100", "POMO x8 augmentation (Kwon 2020)", "(0.14%)"),
     ("CVRP20", "AM greedy (Kool 2019)", "6.40 (4.97%)"), ("CVRP50", "AM greedy (Kool 2019)", "10.98 (5.86%)"),
     ("CVRP100", "AM greedy (Kool 2019)", "16.80 (7.34%)"), ("CVRP20", "AM sampling 1280 (Kool 2019)", "6.25 (2.49%)"),

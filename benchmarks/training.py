@@ -137,7 +137,8 @@ def report(run: Path, reference_csv: Path, instances: int, device: str | None, o
         f"Training: `nco train cvrp --num-nodes 100 --policy pomo --max-minutes M --batch-size B [--lr LR] "
         f"[--curriculum C]` alone on the device named. With a curriculum (smaller instances first, see "
         f"`nco/curriculum.py`), instances/s counts every size and \"CVRP100 instances/s\" only the final "
-        f"stage's, the figure to set beside RL4CO's. Gap: multi-start x8 on the first {instances} Kool test instances (decoded on "
+        f"stage's, the figure to set beside RL4CO's. Gap: multi-start x8 on the first {instances} Kool test "
+        "instances (decoded on "
         f"{r['device']}, {machine()}) against PyVRP at 3 s on the same instances ({reference_csv.name}, "
         f"mean {reference:.4f}, run on {pyvrp_machine}). Curve: `training.png`.\n\n"
         f"Command: `{command.strip()}`\n\n{table}\n")

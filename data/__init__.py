@@ -2,9 +2,11 @@
 
 from .cities import City, build_city, bundled_cities, load_city
 from .errors import InstanceError, NcoError, SolutionError, SolverError
-from .generate import (CVRP_CAPACITY, capacity_for, kool_cvrp_arrays, kool_test_set, kool_tsp_arrays, random_cvrp,
-                       random_tsp)
-from .instances import CVRPInstance, Instance, TSPInstance, euclidean_matrix
+from .cvrp import CVRP_CAPACITY, CVRPInstance, capacity_for, random_cvrp
+from .generate import KOOL_TEST_SEED, KOOL_VALIDATION_SEED, kool_test_set
+from .instances import Instance, euclidean_matrix
+from .problems import DEFAULT_PROBLEM, PROBLEMS, Problem, get_problem, problem_of
+from .tsp import TSPInstance, random_tsp
 from .known import gap, known_value
 from .osrm import OsrmError, install_osrm
 from .solution import Solution, evaluate, from_sequence, make_solution, to_sequence, tour_to_routes
@@ -14,7 +16,8 @@ from .vrplib_io import read_instance, read_solution, write_solution
 __all__ = [
     "City", "build_city", "bundled_cities", "load_city", "OsrmError", "install_osrm",
     "InstanceError", "NcoError", "SolutionError", "SolverError", "CVRP_CAPACITY", "capacity_for",
-    "kool_cvrp_arrays", "kool_test_set", "kool_tsp_arrays", "random_cvrp", "random_tsp", "CVRPInstance",
+    "KOOL_TEST_SEED", "KOOL_VALIDATION_SEED", "DEFAULT_PROBLEM", "PROBLEMS", "Problem", "get_problem", "problem_of",
+    "kool_test_set", "random_cvrp", "random_tsp", "CVRPInstance",
     "Instance", "TSPInstance", "euclidean_matrix", "gap", "known_value", "Solution", "evaluate",
     "from_sequence", "make_solution", "to_sequence", "tour_to_routes", "coordinate_distances",
     "explicit_matrix", "read_instance", "read_solution", "write_solution",

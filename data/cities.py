@@ -25,9 +25,9 @@ import numpy as np
 
 from .atomic import atomic_path
 from .errors import InstanceError
-from .generate import capacity_for
-from .instances import CVRPInstance, TSPInstance
+from .generate import NumpySampler
 from .osrm import OsrmError, OsrmServer, prepare, version
+from .problems import DEFAULT_PROBLEM, get_problem
 from .roadgraph import road_segments
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "cities"
@@ -57,22 +57,23 @@ class City:
         """Number of points."""
         return int(self.coords.shape[0])
 
-    def sample(self, num_nodes: int, problem: str = "tsp", objective: str = "distance", batch: int | None = None,
+    def sample(self, num_nodes: int, problem: str = DEFAULT_PROBLEM, objective: str = "distance",
+               batch: int | None = None,
                seed: int = 0, capacity: int | None = None):
-        """Asymmetric instance(s) on ``num_nodes`` random points (TSP) or a depot and ``num_nodes`` customers (CVRP).
+        """Asymmetric instance(s) of ``problem`` on random points: ``num_nodes`` cities, or a depot and
+        ``num_nodes`` customers.
 
         ``objective`` picks the matrix (distance in metres or duration in
-        seconds). CVRP demands are 1..9 and the capacity is the Kool
-        convention for that many customers unless given. One instance, or a
-        list of ``batch``.
+        seconds). What the problem adds to the points (CVRP: demands 1..9 and
+        the Kool capacity for that many customers unless given) is drawn by
+        its own generator. One instance, or a list of ``batch``.
         """
-        if problem not in ("tsp", "cvrp"):
-            raise InstanceError(f"expected tsp or cvrp, got {problem!r}", field="problem")
+        spec = get_problem(problem)
         if objective not in OBJECTIVES:
             raise InstanceError(f"expected one of {', '.join(OBJECTIVES)}, got {objective!r}", field="objective")
-        nodes = num_nodes + (problem == "cvrp")
+        nodes = num_nodes + spec.depot
         if num_nodes < 2 or nodes > self.size:
-            raise InstanceError(f"expected 2 to {self.size - (problem == 'cvrp')} nodes for {self.name} "
+            raise InstanceError(f"expected 2 to {self.size - spec.depot} nodes for {self.name} "
                                 f"({self.size} points), got {num_nodes}", field="num_nodes")
         matrix = self.distance if objective == "distance" else self.duration
         rng = np.random.default_rng(seed)
@@ -80,18 +81,16 @@ class City:
         for k in range(batch or 1):
             pick = rng.choice(self.size, nodes, replace=False)
             dist = matrix[np.ix_(pick, pick)].astype(np.float64)
+            extra = {key: value[0] if isinstance(value, np.ndarray) else value
+                     for key, value in spec.data.features(NumpySampler(rng), 1, num_nodes, capacity=capacity).items()}
             name = f"{self.name}-{problem}{num_nodes}-{objective}-{seed}-{k}"
-            if problem == "tsp":
-                out.append(TSPInstance(dist, coords=self.coords[pick], name=name))
-            else:
-                demand = np.concatenate([[0], rng.integers(1, 10, num_nodes)])
-                cap = capacity_for(num_nodes) if capacity is None else capacity
-                out.append(CVRPInstance(dist, demand, cap, coords=self.coords[pick], name=name))
+            out.append(spec.data.instance_from(dist, self.coords[pick], extra, name))
         return out if batch is not None else out[0]
 
 
 def load_city(name_or_path: str | Path) -> City:
-    """A bundled city by name (see :func:`bundled_cities`), a city ``.npz`` written by :func:`build_city`, or an RRNCO file.
+    """A bundled city by name (see :func:`bundled_cities`), a city ``.npz`` written by :func:`build_city`, or
+    an RRNCO file.
 
     RRNCO's per-city files (``{City}/{City}_data.npz`` of their dataset) hold
     ``points`` as (lat, lon), ``distance`` in km and ``duration`` in minutes;

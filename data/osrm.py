@@ -144,7 +144,8 @@ def _tail(text: str, lines: int = 8) -> str:
 
 
 def prepare(pbf: Path, profile: str, workdir: Path) -> Path:
-    """Run extract, partition and customize (the MLD pipeline) on ``pbf`` inside ``workdir``; return the ``.osrm`` base."""
+    """Run extract, partition and customize (the MLD pipeline) on ``pbf`` inside ``workdir``; return the
+    ``.osrm`` base."""
     pbf = Path(pbf)
     if not pbf.is_file():
         raise OsrmError(f"{pbf}: no such file")

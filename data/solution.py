@@ -36,8 +36,8 @@ class Solution:
 
     @property
     def tour(self) -> list[int]:
-        """The TSP tour starting at node 0 (for CVRP: the giant sequence without its last depot)."""
-        return list(to_sequence(self.routes)[:-1]) if self.problem == "cvrp" else [0, *self.routes[0]]
+        """The giant sequence without its last depot visit: a TSP's tour from node 0."""
+        return [int(node) for node in to_sequence(self.routes)[:-1]]
 
 
 def to_sequence(routes: Sequence[Sequence[int]]) -> np.ndarray:
@@ -69,7 +69,7 @@ def tour_to_routes(tour: Sequence[int]) -> tuple[tuple[int, ...], ...]:
     """Rotate a TSP tour (a permutation of ``0..n-1``) to start at node 0; return it as one route."""
     tour = [int(t) for t in tour]
     if 0 not in tour:
-        raise SolutionError("a TSP tour must visit node 0")
+        raise SolutionError("a tour must visit node 0")
     k = tour.index(0)
     return (tuple(tour[k + 1:] + tour[:k]),)
 
@@ -79,15 +79,12 @@ def evaluate(instance: Instance, routes: Sequence[Sequence[int]]) -> float:
 
     Raises :class:`SolutionError` naming the first violation: a customer missed
     or repeated, an unknown node, capacity exceeded, an empty route, or (TSP)
-    more than one route.
+    more routes than the problem allows (a TSP tour is one).
     """
     seq = to_sequence(routes)
-    if instance.problem == "tsp":
-        demand = np.zeros(instance.num_nodes, dtype=np.int64)
-        capacity, max_routes = 0, 1
-    else:
-        demand, capacity, max_routes = instance.demand, instance.capacity, -1
-    code, detail, cost = check_sequence(instance.distance, demand, capacity, max_routes, seq)
+    distance, demand, capacity = instance.kernel_arrays()
+    max_routes = -1 if instance.max_routes is None else instance.max_routes
+    code, detail, cost = check_sequence(distance, demand, capacity, max_routes, seq)
     if code != OK:
         raise SolutionError(f"{instance.name}: {MESSAGES[code].format(detail=detail)}")
     return float(cost)

@@ -20,7 +20,8 @@ from vrplib.parse import parse_vrplib
 
 from .atomic import atomic_path
 from .errors import InstanceError, SolutionError
-from .instances import CVRPInstance, Instance, TSPInstance
+from .instances import Instance
+from .problems import file_type_of, problem_for_file_type, problem_of
 from .solution import Solution, tour_to_routes
 from .tsplib_distances import coordinate_distances, explicit_matrix
 
@@ -121,28 +122,8 @@ def _display_coords(data: dict[str, Any], n: int) -> np.ndarray | None:
     return coords[:, :2] if coords is not None and coords.ndim == 2 and coords.shape[0] == n else None
 
 
-def _cvrp(data: dict[str, Any], distance: np.ndarray, coords: np.ndarray | None, n: int, name: str, path: str) -> CVRPInstance:
-    if "demand" not in data:
-        raise InstanceError("missing section", field="DEMAND_SECTION", path=path)
-    if "capacity" not in data:
-        raise InstanceError("missing specification", field="CAPACITY", path=path)
-    try:
-        demand = np.asarray(data["demand"], dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        raise InstanceError("expected one number per node", field="DEMAND_SECTION", path=path) from None
-    if demand.size != n:
-        raise InstanceError(f"DIMENSION is {n} but the section has {demand.size} demands", field="DEMAND_SECTION", path=path)
-    depot = np.asarray(data.get("depot", [0])).reshape(-1)
-    if depot.size != 1 or int(depot[0]) != 0:
-        raise InstanceError(f"expected a single depot at node 1, got {(depot + 1).tolist()}", field="DEPOT_SECTION", path=path)
-    capacity = data["capacity"]
-    if not isinstance(capacity, (int, float)):
-        raise InstanceError(f"expected a positive integer, got {capacity!r}", field="CAPACITY", path=path)
-    return CVRPInstance(distance=distance, demand=demand, capacity=capacity, coords=coords, name=name, path=path)
-
-
 def read_instance(path: str | os.PathLike) -> Instance:
-    """Read a TSPLIB (TSP, ATSP) or VRPLIB (CVRP) instance file.
+    """Read a TSPLIB or VRPLIB instance file; its TYPE names the problem (see ``nco.data.problems``).
 
     Every TSPLIB edge-weight type used in practice is computed with its own
     rounding rule; malformed files raise :class:`InstanceError` naming the field.
@@ -155,12 +136,8 @@ def read_instance(path: str | os.PathLike) -> Instance:
     coords = coords if coords is not None else _display_coords(data, n)
     name = str(data.get("name", Path(path).stem))
     # The first word is the type: some TSPLIB files add an author, "TSP (M.~HOFMEISTER)".
-    kind = str(data.get("type", "CVRP" if "capacity" in data else "TSP")).upper().split(" ")[0]
-    if kind in ("TSP", "ATSP"):
-        return TSPInstance(distance=distance, coords=coords, name=name, path=path)
-    if kind == "CVRP":
-        return _cvrp(data, distance, coords, n, name, path)
-    raise InstanceError(f"unsupported problem type {kind!r}; expected TSP, ATSP or CVRP", field="TYPE", path=path)
+    kind = str(data.get("type", file_type_of(data))).upper().split(" ")[0]
+    return problem_for_file_type(kind, path).data.from_file(data, distance, coords, name, path)
 
 
 def _read_tour(path: str) -> list[int]:
@@ -213,13 +190,5 @@ def _cost_text(cost: float) -> str:
 
 
 def write_solution(path: str | os.PathLike, instance: Instance, solution: Solution) -> None:
-    """Write ``solution``: a TSPLIB ``.tour`` for a TSP, a VRPLIB ``.sol`` for a CVRP (atomically)."""
-    path = str(path)
-    if instance.problem == "tsp":
-        ids = "\n".join(str(node + 1) for node in solution.tour)
-        text = (f"NAME : {instance.name}.tour\nCOMMENT : length {_cost_text(solution.cost)} ({solution.solver})\n"
-                f"TYPE : TOUR\nDIMENSION : {instance.num_nodes}\nTOUR_SECTION\n{ids}\n-1\nEOF\n")
-    else:
-        lines = [f"Route #{k}: " + " ".join(map(str, route)) for k, route in enumerate(solution.routes, 1)]
-        text = "\n".join(lines) + f"\nCost {_cost_text(solution.cost)}\n"
-    _atomic_write(path, text)
+    """Write ``solution`` in its problem's format (a TSPLIB ``.tour``, a VRPLIB ``.sol``), atomically."""
+    _atomic_write(str(path), problem_of(instance).data.solution_text(instance, solution, _cost_text(solution.cost)))

@@ -1,6 +1,8 @@
 """Batched PyTorch environments and Gymnasium adapters (``nco.envs``).
 
-The torch modules load on first use, so that ``import nco`` stays light.
+One module per problem holds its MDP (``nco.envs.<problem>``; :func:`make_env`
+finds it through the registry). The torch modules load on first use, so that
+``import nco`` stays light.
 """
 
 from __future__ import annotations
@@ -8,22 +10,15 @@ from __future__ import annotations
 import importlib
 
 _LAZY = {
-    "Batch": "batch", "random_batch": "batch", "from_instances": "batch",
-    "TSPEnv": "tsp", "TSPState": "tsp", "CVRPEnv": "cvrp", "CVRPState": "cvrp",
+    "Batch": "batch", "random_batch": "batch", "from_instances": "batch", "kool_batch": "batch",
 }
 
 
 def make_env(problem: str):
-    """The batched environment for ``tsp`` or ``cvrp``."""
-    from .cvrp import CVRPEnv
-    from .tsp import TSPEnv
+    """The batched environment of a registered problem (see ``nco.data.problems``)."""
+    from nco.data import get_problem
 
-    envs = {"tsp": TSPEnv, "cvrp": CVRPEnv}
-    if problem not in envs:
-        from nco.data import InstanceError
-
-        raise InstanceError(f"unknown problem {problem!r}; expected 'tsp' or 'cvrp'", field="problem")
-    return envs[problem]()
+    return get_problem(problem).env_module().ENV()
 
 
 def __getattr__(name: str):

@@ -1,13 +1,19 @@
-"""Batches of instances as tensors, the input of the batched environments and policies."""
+"""Batches of instances as tensors, the input of the batched environments and policies.
+
+A problem's env module turns arrays (drawn by its generator, or stacked
+from instances) into a :class:`Batch` with ``make_batch``; the functions here
+are the same for every problem and ask the registry which module to use.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-from nco.data import CVRPInstance, InstanceError, TSPInstance
+from nco.data import Instance, InstanceError, get_problem
 
 
 @dataclass
@@ -16,7 +22,7 @@ class Batch:
 
     Demands are divided by the capacity (node 0, the depot, has 0), so one
     vehicle holds 1.0. ``capacity [B]`` keeps the integer capacity for turning
-    routes back into instance solutions.
+    routes back into instance solutions. ``problem`` names the registry entry.
     """
 
     problem: str
@@ -37,18 +43,49 @@ class Batch:
 
     @property
     def num_starts(self) -> int:
-        """POMO's start nodes per instance: every city (TSP), every customer (CVRP, not the depot)."""
-        return self.num_nodes - (1 if self.problem == "cvrp" else 0)
+        """POMO's start nodes per instance: every node but a depot."""
+        return self.num_nodes - get_problem(self.problem).depot
 
     def to(self, device: torch.device | str) -> "Batch":
         """The same batch on ``device``."""
-        move = lambda t: None if t is None else t.to(device)  # noqa: E731
-        return Batch(self.problem, move(self.dist), move(self.coords), move(self.demand), move(self.capacity))
+        return self._map(lambda t: t.to(device))
 
     def repeat(self, k: int) -> "Batch":
         """Each instance ``k`` times in a row (for augmentation)."""
-        rep = lambda t: None if t is None else t.repeat_interleave(k, 0)  # noqa: E731
-        return Batch(self.problem, rep(self.dist), rep(self.coords), rep(self.demand), rep(self.capacity))
+        return self._map(lambda t: t.repeat_interleave(k, 0))
+
+    def slice(self, start: int, stop: int) -> "Batch":
+        """Instances ``start:stop``."""
+        return self._map(lambda t: t[start:stop])
+
+    def _map(self, fn) -> "Batch":
+        move = lambda t: None if t is None else fn(t)  # noqa: E731
+        return Batch(self.problem, move(self.dist), move(self.coords), move(self.demand), move(self.capacity))
+
+
+class TorchSampler:
+    """The data layer's :class:`nco.data.generate.Sampler` on a torch device (training draws there)."""
+
+    def __init__(self, device: torch.device | str = "cpu", generator: torch.Generator | None = None) -> None:
+        self.device, self.generator = device, generator
+
+    def uniform(self, shape: tuple[int, ...], low: float = 0.0, high: float = 1.0) -> torch.Tensor:
+        u = torch.rand(shape, device=self.device, generator=self.generator)
+        return u if (low, high) == (0.0, 1.0) else low + (high - low) * u
+
+    def integers(self, low: int, high: int, shape: tuple[int, ...]) -> torch.Tensor:
+        return torch.randint(low, high, shape, device=self.device, generator=self.generator)
+
+    def normal(self, scale: float, shape: tuple[int, ...]) -> torch.Tensor:
+        return scale * torch.randn(shape, device=self.device, generator=self.generator)
+
+    def empty(self, shape: tuple[int, ...]) -> torch.Tensor:
+        return torch.empty(shape, device=self.device)
+
+
+def as_float(array: Any, device: torch.device | str | None = None) -> torch.Tensor:
+    """``array`` (NumPy or torch) as a float32 tensor on ``device`` (its own when None)."""
+    return torch.as_tensor(array, dtype=torch.float32, device=device)
 
 
 def euclidean(coords: torch.Tensor) -> torch.Tensor:
@@ -57,42 +94,27 @@ def euclidean(coords: torch.Tensor) -> torch.Tensor:
 
 
 def random_batch(problem: str, num_nodes: int, size: int, device: torch.device | str = "cpu",
-                 generator: torch.Generator | None = None) -> Batch:
-    """Uniform instances drawn on ``device`` (Kool et al.): ``num_nodes`` cities, or customers plus a depot."""
-    if problem == "tsp":
-        coords = torch.rand(size, num_nodes, 2, device=device, generator=generator)
-        return Batch("tsp", euclidean(coords), coords)
-    if problem == "cvrp":
-        coords = torch.rand(size, num_nodes + 1, 2, device=device, generator=generator)
-        return Batch("cvrp", euclidean(coords), coords, *random_demand(num_nodes, size, device, generator))
-    raise InstanceError(f"unknown problem {problem!r}; expected 'tsp' or 'cvrp'", field="problem")
+                 generator: torch.Generator | None = None, distribution: str = "uniform") -> Batch:
+    """``size`` random instances drawn on ``device`` by the problem's generator: ``num_nodes`` cities, or
+    customers plus a depot (Kool et al.'s uniform distribution unless told otherwise)."""
+    spec = get_problem(problem)
+    arrays = spec.data.draw(TorchSampler(device, generator), size, num_nodes, distribution)
+    return spec.env_module().make_batch(arrays, device=device)
 
 
-def random_demand(num_nodes: int, size: int, device: torch.device | str = "cpu",
-                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Kool et al.'s CVRP demands: ``(demand [B, N+1]`` as fractions of the capacity, depot 0; ``capacity [B])``."""
-    from nco.data import capacity_for
-
-    capacity = capacity_for(num_nodes)
-    demand = torch.randint(1, 10, (size, num_nodes + 1), device=device, generator=generator).float()
-    demand[:, 0] = 0
-    return demand / capacity, torch.full((size,), float(capacity), device=device)
+def kool_batch(problem: str, num_nodes: int, size: int, seed: int) -> Batch:
+    """A reproducible batch drawn exactly like Kool et al.'s data sets (legacy NumPy generator)."""
+    spec = get_problem(problem)
+    return spec.env_module().make_batch(spec.data.kool_arrays(num_nodes, size, seed))
 
 
-def from_instances(instances: list[TSPInstance] | list[CVRPInstance], device: torch.device | str = "cpu") -> Batch:
-    """Stack instances of one problem and size into a batch (float32)."""
+def from_instances(instances: Sequence[Instance], device: torch.device | str = "cpu") -> Batch:
+    """Stack instances of one problem and size into a batch (float32), their own matrices included."""
     if not instances:
         raise InstanceError("expected at least one instance", field="instances")
-    problem = instances[0].problem
     sizes = {(i.problem, i.num_nodes) for i in instances}
     if len(sizes) != 1:
         raise InstanceError(f"a batch needs one problem and one size, got {sorted(sizes)}", field="instances")
-    dist = torch.as_tensor(np.stack([i.distance for i in instances]), dtype=torch.float32, device=device)
-    coords = None
-    if all(i.coords is not None for i in instances):
-        coords = torch.as_tensor(np.stack([i.coords for i in instances]), dtype=torch.float32, device=device)
-    if problem == "tsp":
-        return Batch("tsp", dist, coords)
-    caps = torch.as_tensor([float(i.capacity) for i in instances], device=device)
-    demand = torch.as_tensor(np.stack([i.demand for i in instances]), dtype=torch.float32, device=device)
-    return Batch("cvrp", dist, coords, demand / caps[:, None], caps)
+    spec = get_problem(instances[0].problem)
+    dist = as_float(np.stack([i.distance for i in instances]), device)
+    return spec.env_module().make_batch(spec.data.arrays_of(instances), dist=dist, device=device)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import torch
 
-from .batch import Batch, random_demand
+from nco.data import InstanceError, get_problem
+
+from .batch import Batch, TorchSampler
 
 
 def unit_square(coords: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -35,8 +37,6 @@ class CityPool:
     def __init__(self, cities: list) -> None:
         """``cities``: :class:`nco.data.City` objects (see :func:`nco.data.load_city`)."""
         if not cities:
-            from nco.data import InstanceError
-
             raise InstanceError("expected at least one city", field="cities")
         self.names = [c.name for c in cities]
         self.coords = [torch.as_tensor(c.coords, dtype=torch.float32) for c in cities]
@@ -50,10 +50,10 @@ class CityPool:
         return self
 
     def sample(self, problem: str, num_nodes: int, size: int, generator: torch.Generator | None = None) -> Batch:
-        """``size`` instances of ``num_nodes`` cities (TSP) or customers plus a depot (CVRP)."""
-        from nco.data import InstanceError
-
-        nodes = num_nodes + (problem == "cvrp")
+        """``size`` instances of ``num_nodes`` cities, or customers plus a depot; what the problem adds to
+        the points (CVRP: demands) is drawn by its own generator."""
+        spec = get_problem(problem)
+        nodes = num_nodes + spec.depot
         smallest = min(c.shape[0] for c in self.coords)
         if nodes > smallest:
             raise InstanceError(f"expected at most {smallest} nodes (the smallest city), got {nodes}",
@@ -72,6 +72,5 @@ class CityPool:
             dist[rows] = self.matrices[c][objective[rows, None, None], pick[:, :, None], pick[:, None, :]]
             coords[rows] = self.coords[c][pick]
         dist, coords = mean_scaled(dist), unit_square(coords)[0]
-        if problem == "tsp":
-            return Batch("tsp", dist, coords)
-        return Batch("cvrp", dist, coords, *random_demand(num_nodes, size, device, generator))
+        extra = spec.data.features(TorchSampler(device, generator), size, num_nodes)
+        return spec.env_module().make_batch({"coords": coords, **extra}, dist=dist)

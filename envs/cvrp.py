@@ -9,10 +9,13 @@ others go on). Reward: minus the total length, read from the matrix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
+from gymnasium import spaces
 
-from .batch import Batch
+from .batch import Batch, as_float, euclidean
 
 _EPS = 1e-6  # demands are fractions of the capacity; leave room for float rounding
 
@@ -103,3 +106,46 @@ class CVRPEnv:
         state.current = action
         state.steps += 1
         return state
+
+
+def make_batch(arrays: dict[str, Any], dist: torch.Tensor | None = None,
+               device: torch.device | str | None = None) -> Batch:
+    """A batch from the data layer's arrays (``coords``, ``demand`` of the customers, ``capacity``: one
+    for all or one per instance); demands become fractions of the capacity, the depot's 0."""
+    coords = None if arrays.get("coords") is None else as_float(arrays["coords"], device)
+    demand = as_float(arrays["demand"], device)
+    count = demand.shape[0]
+    caps = as_float(arrays["capacity"], demand.device).expand(count) if np.ndim(arrays["capacity"]) == 0 \
+        else as_float(arrays["capacity"], demand.device)
+    demand = torch.cat([demand.new_zeros(count, 1), demand], 1) / caps[:, None]
+    return Batch("cvrp", euclidean(coords) if dist is None else dist, coords, demand, caps.contiguous())
+
+
+# -- Gymnasium (see gym_adapters) ---------------------------------------------------------------
+LOCKSTEP = False  # episodes differ in length (returns to the depot)
+ROW_FIELDS = ("current", "visited", "free", "length", "served", "need")  # the state's per-row tensors
+
+
+def gym_spaces(n: int) -> tuple[spaces.Dict, spaces.Discrete]:
+    """Observation and action spaces of ``n`` customers: ``nodes`` (x, y, demand as a fraction of the
+    capacity, depot first), ``mask``, ``current`` and ``load`` (the capacity left)."""
+    obs = {"nodes": spaces.Box(0.0, 1.0, (n + 1, 3), np.float32), "mask": spaces.MultiBinary(n + 1),
+           "current": spaces.Discrete(n + 1), "load": spaces.Box(0.0, 1.0, (1,), np.float32)}
+    return spaces.Dict(obs), spaces.Discrete(n + 1)
+
+
+def observe(state: CVRPState) -> dict[str, np.ndarray]:
+    """Observations ``[B, ...]`` as fresh NumPy arrays (never views of the state)."""
+    b = state.batch
+    nodes = torch.cat([b.coords, b.demand[..., None]], -1)
+    return {"nodes": nodes.numpy().astype(np.float32, copy=True), "mask": state.mask[:, 0].numpy().astype(np.int8),
+            "current": state.current[:, 0].numpy().astype(np.int64),
+            "load": state.free[:, :1].clamp(0, 1).numpy().astype(np.float32)}
+
+
+def finished(state: CVRPState) -> np.ndarray:
+    """``[B]`` True where every customer is served and the vehicle is back at the depot."""
+    return (state.served_all & (state.current == 0))[:, 0].numpy()
+
+
+ENV = CVRPEnv  # the class the registry hands out (nco.envs.make_env)

@@ -1,4 +1,4 @@
-"""Registration of the Gymnasium environments ``nco/TSP-v0`` and ``nco/CVRP-v0``.
+"""Registration of every registered problem's Gymnasium environment (``nco/TSP-v0``, ``nco/CVRP-v0``, ...).
 
 Entry points are strings, so registering (done by ``import nco``) imports
 neither torch nor the environments; ``gymnasium.make`` loads them.
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-IDS = {"nco/TSP-v0": ("TSPGymEnv", "TSPVectorEnv"), "nco/CVRP-v0": ("CVRPGymEnv", "CVRPVectorEnv")}
+from nco.data import PROBLEMS
 
 
 def register_envs() -> None:
-    """Register every ``nco/*`` environment once."""
-    for env_id, (single, vector) in IDS.items():
-        if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point=f"nco.envs.gym_adapters:{single}",
-                         vector_entry_point=f"nco.envs.gym_adapters:{vector}")
+    """Register every problem's ``nco/*`` environment once (single and vector entry points)."""
+    for spec in PROBLEMS.values():
+        if spec.gym_id not in gym.registry:
+            gym.register(id=spec.gym_id, entry_point="nco.envs.gym_adapters:RoutingEnv",
+                         vector_entry_point="nco.envs.gym_adapters:RoutingVectorEnv", kwargs={"problem": spec.name})

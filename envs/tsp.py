@@ -8,10 +8,13 @@ the closed tour read from the distance matrix, so asymmetric matrices work.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
+from gymnasium import spaces
 
-from .batch import Batch
+from .batch import Batch, as_float, euclidean
 
 
 @dataclass
@@ -83,3 +86,38 @@ class TSPEnv:
         if state.done:
             state.length = state.length + state.batch.dist[rows, action, state.first]
         return state
+
+
+def make_batch(arrays: dict[str, Any], dist: torch.Tensor | None = None,
+               device: torch.device | str | None = None) -> Batch:
+    """A batch from the data layer's arrays (``coords``); the matrix is Euclidean unless given."""
+    coords = None if arrays.get("coords") is None else as_float(arrays["coords"], device)
+    return Batch("tsp", euclidean(coords) if dist is None else dist, coords)
+
+
+# -- Gymnasium (see gym_adapters) ---------------------------------------------------------------
+LOCKSTEP = True  # every episode takes the same number of steps, so a vector env's rows end together
+
+
+def gym_spaces(n: int) -> tuple[spaces.Dict, spaces.Discrete]:
+    """Observation and action spaces of ``n`` cities: ``nodes`` (x, y), ``mask``, ``current``
+    (``n`` before the first step)."""
+    obs = {"nodes": spaces.Box(0.0, 1.0, (n, 2), np.float32), "mask": spaces.MultiBinary(n),
+           "current": spaces.Discrete(n + 1)}
+    return spaces.Dict(obs), spaces.Discrete(n)
+
+
+def observe(state: TSPState) -> dict[str, np.ndarray]:
+    """Observations ``[B, ...]`` as fresh NumPy arrays (never views of the state)."""
+    current = state.current[:, 0].clone()
+    current[current < 0] = state.batch.num_nodes
+    return {"nodes": state.batch.coords.numpy().astype(np.float32, copy=True),
+            "mask": state.mask[:, 0].numpy().astype(np.int8), "current": current.numpy().astype(np.int64)}
+
+
+def finished(state: TSPState) -> np.ndarray:
+    """``[B]`` True where the episode is over."""
+    return np.full(state.batch.size, state.done)
+
+
+ENV = TSPEnv  # the class the registry hands out (nco.envs.make_env)

@@ -122,7 +122,8 @@ def best_swap_star(d, demand, capacity, R, L, cl, r, s, penalty):
 
 @njit(cache=True)
 def _rebuild(R, L, r, drop, add, after):
-    """Route ``r`` without the customer at position ``drop`` (0: none), with ``add`` after position ``after`` (-1: none)."""
+    """Route ``r`` without the customer at position ``drop`` (0: none), with ``add`` after position ``after``
+    (-1: none)."""
     old = R[r, :L[r] + 2].copy()
     out = 0
     for q in range(L[r] + 2):

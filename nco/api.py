@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 
-from nco.data import Instance, InstanceError, Solution, read_instance
-from nco.data.instances import CVRPInstance, TSPInstance
+from nco.data import PROBLEMS, Instance, InstanceError, Solution, read_instance
 from nco.solvers import get_solver
 from nco.solvers.common import check_time_limit
 
@@ -32,8 +31,10 @@ def solve(instance: Instance | str | os.PathLike, solver: str = "ortools", time_
     """
     if isinstance(instance, (str, os.PathLike)):
         instance = load(instance)
-    if not isinstance(instance, (TSPInstance, CVRPInstance)):
-        raise InstanceError(f"expected a TSPInstance, a CVRPInstance or a file path, got {type(instance).__name__}")
+    types = tuple(p.instance_type for p in PROBLEMS.values())
+    if not isinstance(instance, types):
+        raise InstanceError(f"expected {', '.join(t.__name__ for t in types)} or a file path, "
+                            f"got {type(instance).__name__}")
     time_limit = check_time_limit(time_limit)
     if solver == "neural":  # the neural side loads torch only when asked for
         from .neural import solve_neural

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from nco.data import NcoError, Solution, gap, known_value, random_cvrp, random_tsp, write_solution
+from nco.data import DEFAULT_PROBLEM, PROBLEMS, NcoError, Solution, gap, get_problem, known_value, write_solution
 from nco.data.cities import build_city, bundled_cities, load_city
 from nco.data.osrm import OSRM_VERSION, install_osrm
 from nco.solvers import SOLVERS
@@ -21,12 +21,6 @@ from .api import load, solve
 from .maps import plot_routes
 
 EXIT_BAD_INPUT = 2
-
-
-def _demo_instance(problem: str, num_nodes: int, seed: int):
-    if problem == "tsp":
-        return random_tsp(num_nodes, seed=seed)
-    return random_cvrp(num_nodes, seed=seed)
 
 
 def _solve_with_progress(console: Console, instance, args) -> Solution:
@@ -77,7 +71,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         instance = city.sample(args.num_nodes, args.problem, args.objective, seed=args.seed)
         reference, roads = None, city.roads
     elif args.path is None:
-        instance = _demo_instance(args.problem, args.num_nodes, args.seed)
+        instance = get_problem(args.problem).random(args.num_nodes, seed=args.seed)
         reference = None
     else:
         instance = load(args.path)
@@ -175,20 +169,24 @@ def cmd_build_city(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``nco`` and its subcommands."""
     parser = argparse.ArgumentParser(
-        prog="nco", description="Neural and classical routing optimization: solve TSP and CVRP instances.")
+        prog="nco", description="Neural and classical routing optimization: solve "
+                                f"{', '.join(p.title for p in PROBLEMS.values())} instances.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("solve", help="solve an instance file (TSPLIB/VRPLIB) or a generated demo instance",
-                       description="Solve a TSPLIB (.tsp/.atsp) or VRPLIB (.vrp) file and print cost, gap to the "
+                       description="Solve a TSPLIB or VRPLIB instance file and print cost, gap to the "
                                    "known optimum/BKS (when one is found beside the file), time and routes. "
                                    "Without PATH, solve a generated demo instance.")
     p.add_argument("path", nargs="?", metavar="PATH", help="instance file; omit for a generated demo instance")
-    p.add_argument("--solver", default="ortools", help=f"one of: neural, neural+ga, neural+ortools, {', '.join(SOLVERS)} (default: ortools)")
+    p.add_argument("--solver", default="ortools",
+                   help=f"one of: neural, neural+ga, neural+ortools, {', '.join(SOLVERS)} (default: ortools)")
     p.add_argument("--time-limit", type=float, default=10.0, metavar="S", help="wall-clock seconds (default: 10)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--out", metavar="FILE", help="write the solution (.sol for CVRP, .tour for TSP)")
-    p.add_argument("--problem", choices=("cvrp", "tsp"), default="cvrp", help="demo instance problem (default: cvrp)")
+    p.add_argument("--out", metavar="FILE",
+                   help="write the solution in its problem's format (a VRPLIB .sol, a TSPLIB .tour)")
+    p.add_argument("--problem", choices=tuple(PROBLEMS), default=DEFAULT_PROBLEM,
+                   help=f"demo instance problem (default: {DEFAULT_PROBLEM})")
     p.add_argument("--num-nodes", type=int, default=100, metavar="N",
-                   help="demo instance size: customers for CVRP, cities for TSP (default: 100)")
+                   help="demo instance size: customers or cities, as the problem counts them (default: 100)")
     p.add_argument("--city", metavar="NAME|FILE.npz",
                    help=f"sample an asymmetric instance from a real city: {', '.join(bundled_cities())} or a file "
                         "of `nco data build-city`")
@@ -221,8 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "pointer network (ptrnet) on instances generated on the fly; writes "
                                    "checkpoints, CSV and TensorBoard logs and OUT/policy.pt, and prints the "
                                    "checkpoint path.")
-    t.add_argument("problem", choices=("tsp", "cvrp"))
-    t.add_argument("--num-nodes", type=int, default=None, metavar="N", help="cities (TSP) or customers (CVRP); default 20")
+    t.add_argument("problem", choices=tuple(PROBLEMS))
+    t.add_argument("--num-nodes", type=int, default=None, metavar="N",
+                   help="instance size: cities or customers, as the problem counts them (default 20)")
     t.add_argument("--policy", choices=("am", "pomo", "matrix", "ptrnet"), default=None,
                    help="default: pomo; matrix: POMO whose attention also reads the distance matrix")
     t.add_argument("--baseline", choices=("rollout", "shared", "exponential"), default=None,

@@ -7,23 +7,18 @@ import math
 import numpy as np
 import torch
 
-from nco.data import InstanceError, evaluate, read_instance
+from nco.data import KOOL_TEST_SEED, InstanceError, evaluate, get_problem, read_instance
+from nco.envs.batch import Batch, kool_batch
 
 from .checkpoints import load_policy
-from .envs.batch import Batch
 from .neural import decode, default_device, routes_of, to_batch
-from .references import PUBLISHED_REFERENCE, PUBLISHED_SOLVER
-from .training import fixed_batch, slice_batch
-
-KOOL_TEST_SEED = 1234
-
 
 
 def test_batch(problem: str, num_nodes: int, count: int) -> Batch:
     """The first ``count`` instances of Kool's test set (seed 1234, 10,000 instances)."""
     if not 1 <= count <= 10_000:
         raise InstanceError(f"expected 1 to 10000 test instances, got {count}", field="instances")
-    return fixed_batch(problem, num_nodes, count, KOOL_TEST_SEED)
+    return kool_batch(problem, num_nodes, count, KOOL_TEST_SEED)
 
 
 def evaluate_policy(checkpoint: str, instances: int = 1000, how: str = "multistart", augment_factor: int = 1,
@@ -43,15 +38,16 @@ def evaluate_policy(checkpoint: str, instances: int = 1000, how: str = "multista
         reference, source = None, None
     else:
         batch = test_batch(meta["problem"], n, instances)
-        reference = PUBLISHED_REFERENCE.get((meta["problem"], n))
-        source = PUBLISHED_SOLVER[meta["problem"]] if reference else None
+        spec = get_problem(meta["problem"])
+        reference = spec.reference.get(n)
+        source = spec.reference_solver if reference else None
     chunk = batch_size or (1000 if dev.type == "cuda" else 50)
     # Untimed warm-up on one instance: a process's first decode pays one-time costs (CUDA loads its
     # kernels lazily, cuBLAS makes its handles) that are not the policy's speed.
-    decode(policy, meta, slice_batch(batch, 0, 1).to(dev), how, augment_factor, samples)
+    decode(policy, meta, batch.slice(0, 1).to(dev), how, augment_factor, samples)
     costs, seconds = [], 0.0
     for start in range(0, batch.size, chunk):
-        part = slice_batch(batch, start, start + chunk).to(dev)
+        part = batch.slice(start, start + chunk).to(dev)
         out = decode(policy, meta, part, how, augment_factor, samples)
         if loaded:  # files were scaled into the unit square: recompute on each instance's own matrix
             costs.append(torch.tensor([evaluate(loaded[start + k], routes_of(meta["problem"], a.cpu()))

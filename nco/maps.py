@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nco.data import Instance, NcoError, Solution
+from nco.data import Instance, NcoError, Solution, problem_of
 
 
 def plot_routes(instance: Instance, solution: Solution, path: str | Path, roads: np.ndarray | None = None,
@@ -34,7 +34,7 @@ def plot_routes(instance: Instance, solution: Solution, path: str | Path, roads:
         stops = [0, *route, 0]  # a TSP tour is (0, *routes[0]) too
         pts = xy[stops]
         ax.plot(pts[:, 0], pts[:, 1], "-o", color=colours(k % 20), markersize=3, linewidth=1.2, zorder=2)
-    if instance.problem == "cvrp":
+    if problem_of(instance).depot:
         ax.plot(*xy[0], "s", color="black", markersize=9, zorder=3, label="depot")
         ax.legend(loc="upper right")
     pad = 0.05 * max(np.ptp(xy[:, 0]), np.ptp(xy[:, 1]), 1e-9)

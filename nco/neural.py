@@ -19,8 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nco.data import (Instance, InstanceError, Solution, SolverError, from_sequence, make_solution,
-                      tour_to_routes)
+from nco.data import Instance, InstanceError, Solution, SolverError, get_problem, make_solution
 from nco.envs import make_env
 from nco.envs.batch import Batch, from_instances
 from nco.envs.cities import unit_square
@@ -106,15 +105,13 @@ def policy_kind(instance: Instance) -> str:
 
 
 def routes_of(problem: str, actions: torch.Tensor) -> tuple[tuple[int, ...], ...]:
-    """The routes of one decoded action sequence (a tour for the TSP, depot-separated routes for CVRP)."""
-    seq = actions.tolist()
-    return tour_to_routes(seq) if problem == "tsp" else from_sequence(seq)
+    """The routes of one decoded action sequence (the problem's own reading: a tour, depot-separated routes)."""
+    return get_problem(problem).data.routes_of(actions.tolist())
 
 
 def _policy_and_batch(instance: Instance, checkpoint: str | None) -> tuple[torch.nn.Module, dict, Batch]:
     """The policy (``checkpoint``, else the shipped one nearest in size) and the instance, on the default device."""
-    size = instance.num_nodes - (1 if instance.problem == "cvrp" else 0)
-    path = Path(checkpoint or shipped(instance.problem, size, policy_kind(instance))).resolve()
+    path = Path(checkpoint or shipped(instance.problem, instance.size, policy_kind(instance))).resolve()
     try:
         stamp = path.stat()
     except OSError:

@@ -28,42 +28,21 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import numpy as np
 import torch
 from scipy import stats
 from torch.utils.data import DataLoader
 
-from nco.data import SolverError, kool_cvrp_arrays, kool_tsp_arrays
+from nco.data import KOOL_VALIDATION_SEED, SolverError, get_problem
 from nco.envs import make_env
-from nco.envs.batch import Batch, euclidean, random_batch
+from nco.envs.batch import Batch, kool_batch, random_batch
 from nco.envs.cities import CityPool
 
 from .curriculum import parse_curriculum
 from .policies import DEFAULT_BASELINE, MULTISTART, make_policy
 from .policies.decoding import best_of, rollout
-from .references import PUBLISHED_REFERENCE
 
 BASELINES = ("rollout", "shared", "exponential")
-VALIDATION_SEED = 4321  # Kool et al.'s validation seed; the test set uses 1234
 GRADIENT_CLIP = 1.0  # max gradient norm of every optimizer step (the Trainer's; benchmarks/throughput.py too)
-
-
-def fixed_batch(problem: str, num_nodes: int, size: int, seed: int) -> Batch:
-    """A reproducible batch drawn exactly like Kool et al.'s data sets (legacy NumPy generator)."""
-    if problem == "tsp":
-        coords = torch.as_tensor(kool_tsp_arrays(num_nodes, size, seed), dtype=torch.float32)
-        return Batch("tsp", euclidean(coords), coords)
-    data = kool_cvrp_arrays(num_nodes, size, seed)
-    coords = torch.as_tensor(np.concatenate([data["depot"][:, None], data["locations"]], 1), dtype=torch.float32)
-    demand = torch.as_tensor(np.concatenate([np.zeros((size, 1)), data["demand"]], 1), dtype=torch.float32)
-    caps = torch.as_tensor(data["capacity"], dtype=torch.float32)
-    return Batch("cvrp", euclidean(coords), coords, demand / caps[:, None], caps)
-
-
-def slice_batch(batch: Batch, start: int, stop: int) -> Batch:
-    """Instances ``start:stop`` of ``batch``."""
-    cut = lambda t: None if t is None else t[start:stop]  # noqa: E731
-    return Batch(batch.problem, cut(batch.dist), cut(batch.coords), cut(batch.demand), cut(batch.capacity))
 
 
 def city_pool(cities: list[str]) -> CityPool:
@@ -112,9 +91,9 @@ class Reinforce(L.LightningModule):
         self._last_step: tuple[float, int] | None = None  # (perf_counter, size) of the previous step
         self._started: float | None = None  # perf_counter at the start of training
         if self.pool is None:
-            self.val_batch = fixed_batch(problem, num_nodes, val_size, VALIDATION_SEED)
+            self.val_batch = kool_batch(problem, num_nodes, val_size, KOOL_VALIDATION_SEED)
         else:
-            generator = torch.Generator().manual_seed(VALIDATION_SEED)
+            generator = torch.Generator().manual_seed(KOOL_VALIDATION_SEED)
             self.val_batch = self.pool.sample(problem, num_nodes, val_size, generator)
         self.instances_seen = 0
         self._val_costs: list[torch.Tensor] = []
@@ -235,7 +214,7 @@ class Reinforce(L.LightningModule):
 
     def validation_step(self, index, _batch_idx) -> None:
         size = self.hparams.val_batch_size
-        batch = slice_batch(self.val_batch, index * size, (index + 1) * size).to(self.device)
+        batch = self.val_batch.slice(index * size, (index + 1) * size).to(self.device)
         cost = self.greedy_cost(self.policy, batch)
         self._val_costs.append(cost)
         self.log("val/cost", cost.mean(), prog_bar=True, batch_size=batch.size)
@@ -244,7 +223,7 @@ class Reinforce(L.LightningModule):
         costs = torch.cat(self._val_costs) if self._val_costs else None
         self._val_costs = []
         self.log("instances_seen", float(self.instances_seen))
-        reference = None if self.pool else PUBLISHED_REFERENCE.get((self.hparams.problem, self.hparams.num_nodes))
+        reference = None if self.pool else get_problem(self.hparams.problem).reference.get(self.hparams.num_nodes)
         if costs is not None and reference is not None:
             # Against the published test-set mean: the validation instances share its distribution,
             # not its instances, so this gap is approximate (nco eval measures the real one).
@@ -255,8 +234,8 @@ class Reinforce(L.LightningModule):
             self._replace_baseline()
             return
         with torch.no_grad():
-            base = torch.cat([self.greedy_cost(self.baseline_policy, slice_batch(
-                self.val_batch, i, i + self.hparams.val_batch_size).to(self.device))
+            base = torch.cat([self.greedy_cost(self.baseline_policy, self.val_batch.slice(
+                i, i + self.hparams.val_batch_size).to(self.device))
                 for i in range(0, self.hparams.val_size, self.hparams.val_batch_size)])
         t, p = stats.ttest_rel(costs.float().cpu().numpy(), base.float().cpu().numpy())
         # One-sided: replace only when the trained policy is better and the difference significant.

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import nco
-from nco.data import (CVRPInstance, InstanceError, SolutionError, TSPInstance, evaluate, known_value,
-                      kool_cvrp_arrays, kool_tsp_arrays, random_cvrp, random_tsp, read_instance, read_solution,
+from nco.data import (CVRPInstance, InstanceError, SolutionError, TSPInstance, cvrp, evaluate, known_value,
+                      random_cvrp, random_tsp, read_instance, read_solution, tsp,
                       write_solution)
 
 
@@ -105,10 +105,10 @@ def test_generators_are_seeded_and_kool_compatible():
     # Kool's generate_data.py draws, after np.random.seed(1234): depot, locations, demand.
     state = np.random.RandomState(1234)
     depot, locs = state.uniform(size=(4, 2)), state.uniform(size=(4, 20, 2))
-    data = kool_cvrp_arrays(20, size=4)
-    assert np.array_equal(data["depot"], depot) and np.array_equal(data["locations"], locs)
-    assert (data["capacity"] == 30).all()
-    assert np.array_equal(kool_tsp_arrays(20, size=3), np.random.RandomState(1234).uniform(size=(3, 20, 2)))
+    data = cvrp.kool_arrays(20, 4)
+    assert np.array_equal(data["coords"][:, 0], depot) and np.array_equal(data["coords"][:, 1:], locs)
+    assert data["capacity"] == 30
+    assert np.array_equal(tsp.kool_arrays(20, 3)["coords"], np.random.RandomState(1234).uniform(size=(3, 20, 2)))
 
 
 def test_instances_are_immutable():

@@ -249,7 +249,8 @@ def test_cached_projections_give_the_published_decoder_logits(problem, name):
     pointer keys; its logits must be those of the published form, which projects at every step."""
     torch.manual_seed(0)
     policy = make_policy(name, problem).eval()
-    batch, env = from_instances(random_cvrp(12, batch=3, seed=2) if problem == "cvrp" else random_tsp(12, batch=3, seed=2)), make_env(problem)
+    instances = random_cvrp(12, batch=3, seed=2) if problem == "cvrp" else random_tsp(12, batch=3, seed=2)
+    batch, env = from_instances(instances), make_env(problem)
     state = env.reset(batch, 4)
     with torch.no_grad():
         cache = policy.encode(batch)

@@ -109,7 +109,8 @@ def test_bad_time_limits_are_refused(limit):
 
 
 def test_unknown_solver_lists_the_known_ones():
-    with pytest.raises(SolverError, match=r"expected one of neural, neural\+ga, neural\+ortools, nearest, savings, ls, ortools, ga"):
+    known = r"expected one of neural, neural\+ga, neural\+ortools, nearest, savings, ls, ortools, ga"
+    with pytest.raises(SolverError, match=known):
         nco.solve(random_tsp(10, seed=0), "lkh")
 
 

@@ -10,13 +10,14 @@ from nco.checkpoints import load_policy
 from nco.data import SolverError
 from nco.envs import make_env
 from nco.neural import decode
-from nco.training import fixed_batch, train
+from nco.envs.batch import kool_batch
+from nco.training import train
 
 
 def random_policy_cost(problem: str, n: int, size: int = 200) -> float:
     """Mean cost of uniformly random legal actions on the validation instances."""
     env = make_env(problem)
-    state = env.reset(fixed_batch(problem, n, size, 7))
+    state = env.reset(kool_batch(problem, n, size, 7))
     gen = torch.Generator().manual_seed(0)
     while not state.done:
         probs = state.mask.float()
@@ -26,7 +27,7 @@ def random_policy_cost(problem: str, n: int, size: int = 200) -> float:
 
 def policy_cost(path, problem, n, how):
     policy, meta = load_policy(path)
-    return float(decode(policy, meta, fixed_batch(problem, n, 200, 7), how).cost.mean())
+    return float(decode(policy, meta, kool_batch(problem, n, 200, 7), how).cost.mean())
 
 
 @pytest.mark.parametrize("problem, policy, how", [("tsp", "pomo", "multistart"), ("tsp", "am", "greedy"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from nco.data import SolverError
+from nco.data import InstanceError, SolverError, get_problem
 
 from .attention import AttentionPolicy
 from .matrix import MatrixPolicy
@@ -33,6 +33,10 @@ def make_policy(name: str, problem: str, **overrides) -> nn.Module:
     """A fresh policy ``am``, ``pomo``, ``matrix`` or ``ptrnet`` for ``problem``, with published hyperparameters."""
     if name not in PRESETS:
         raise SolverError(f"unknown policy {name!r}; expected one of {', '.join(PRESETS)}")
+    spec = get_problem(problem)
+    if name not in spec.policies:
+        raise InstanceError(f"the {name} policy does not solve the {spec.title}; expected one of "
+                            f"{', '.join(spec.policies)}", field="problem")
     config = {k: v for k, v in PRESETS[name].items() if k != "cls"} | overrides
     if PRESETS[name]["cls"] == "pointer":
         return PointerNetwork(problem, **config)

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nco.data import InstanceError, get_problem
 from nco.envs.batch import Batch
 
 
@@ -71,17 +72,18 @@ class Cache:
 
     nodes: torch.Tensor  # [B, N, D]
     current_q: torch.Tensor  # [B, N, D] query part of each node as the current one (graph context included)
-    first_q: torch.Tensor | None  # [B, N, D] query part of each node as the first one (TSP), else None
-    start_q: torch.Tensor | None  # [B, 1, D] query before the first step (TSP), else None
     glimpse_k: torch.Tensor  # [B, H, N, D/H]
     glimpse_v: torch.Tensor  # [B, H, N, D/H]
     logit_k: torch.Tensor  # [B, N, D] pointer keys times the output projection, over sqrt(D)
+    first_q: torch.Tensor | None = None  # [B, N, D] query part of each node as the first one (TSP), else None
+    start_q: torch.Tensor | None = None  # [B, 1, D] query before the first step (TSP), else None
     capacity_q: torch.Tensor | None = None  # [D] query part of a full vehicle's free capacity (CVRP), else None
     dist: torch.Tensor | None = None  # [B, N, N] scaled matrix, for decoders that read it
 
 
 class AttentionPolicy(nn.Module):
-    """AM / POMO policy for ``tsp`` or ``cvrp``; node features are coordinates (and demands).
+    """AM / POMO policy for a registered problem; its context (``nco.policies.<problem>``) says what the
+    nodes embed and what the decoder's query holds.
 
     ``am``: 3 layers, batch norm, graph context. ``pomo``: 6 layers, instance
     norm, no graph context (POMO starts every rollout from a fixed first node).
@@ -95,14 +97,8 @@ class AttentionPolicy(nn.Module):
         self.tanh_clip = tanh_clip
         self.graph_context = graph_context
         d = embed_dim
-        if problem == "tsp":
-            self.embed = nn.Linear(2, d)
-            self.context = nn.Linear(2 * d, d, bias=False)  # [first, current]
-            self.placeholder = nn.Parameter(torch.empty(2 * d).uniform_(-1, 1))  # before the first step
-        else:
-            self.embed_depot = nn.Linear(2, d)
-            self.embed = nn.Linear(3, d)
-            self.context = nn.Linear(d + 1, d, bias=False)  # [current, remaining capacity]
+        self.problem_context = get_problem(problem).policy_module().CONTEXT
+        self.problem_context.build(self, d)
         self.layers = nn.ModuleList(EncoderLayer(d, num_heads, ff_hidden, norm) for _ in range(num_layers))
         self.project_graph = nn.Linear(d, d, bias=False)
         self.project_nodes = nn.Linear(d, 3 * d, bias=False)
@@ -110,14 +106,8 @@ class AttentionPolicy(nn.Module):
 
     def _embed(self, batch: Batch) -> torch.Tensor:
         if batch.coords is None:
-            from nco.data import InstanceError
-
             raise InstanceError("this policy reads node coordinates; the instance has only a matrix", field="coords")
-        if self.problem == "tsp":
-            return self.embed(batch.coords)
-        depot = self.embed_depot(batch.coords[:, :1])
-        customers = self.embed(torch.cat([batch.coords[:, 1:], batch.demand[:, 1:, None]], -1))
-        return torch.cat([depot, customers], 1)
+        return self.problem_context.embed(self, batch)
 
     def encode(self, batch: Batch) -> Cache:
         """Embed and refine the nodes once per batch."""
@@ -132,33 +122,15 @@ class AttentionPolicy(nn.Module):
         gk, gv, lk = self.project_nodes(h).chunk(3, -1)
         split = lambda t: t.view(b, n, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
         graph = self.project_graph(h.mean(1, keepdim=True)) if self.graph_context else torch.zeros_like(h[:, :1])
-        w = self.context.weight  # TSP [D, 2D]: first, current; CVRP [D, D+1]: current, remaining capacity
-        first_q = start_q = capacity_q = None
-        if self.problem == "tsp":
-            first_q = F.linear(h, w[:, :d])
-            current_q = graph + F.linear(h, w[:, d:])
-            start_q = graph + F.linear(self.placeholder.to(h.dtype), w)
-        else:
-            current_q = graph + F.linear(h, w[:, :d])
-            capacity_q = w[:, -1]  # taken once: a column read at every step costs three backward operations
+        queries = self.problem_context.project(self, h, graph)
         # scores = (glimpse W_out^T) lk^T = glimpse (lk W_out)^T: fold W_out into the keys once
         logit_k = torch.matmul(lk, self.project_out.weight.to(lk.dtype)) / math.sqrt(d)
-        return Cache(h, current_q, first_q, start_q, split(gk), split(gv), logit_k, capacity_q, dist)
-
-    def _query(self, cache: Cache, state) -> torch.Tensor:
-        """``[B, S, D]`` the step's query, gathered from the cached per-node projections."""
-        b, s = state.current.shape
-        rows = state.rows
-        if self.problem == "tsp":
-            if state.steps == 0:
-                return cache.start_q.expand(b, s, -1)
-            return cache.first_q[rows, state.first] + cache.current_q[rows, state.current]
-        return cache.current_q[rows, state.current] + state.free[..., None] * cache.capacity_q
+        return Cache(h, glimpse_k=split(gk), glimpse_v=split(gv), logit_k=logit_k, dist=dist, **queries)
 
     def logits(self, cache: Cache, state) -> torch.Tensor:
         """``[B, S, N]`` logits of the next node; disallowed nodes get ``-inf``."""
         mask = state.mask
-        q = self._query(cache, state)
+        q = self.problem_context.query(cache, state)
         b, s, d = q.shape
         qh = q.view(b, s, self.heads, d // self.heads).transpose(1, 2)
         glimpse = F.scaled_dot_product_attention(qh, cache.glimpse_k, cache.glimpse_v, attn_mask=mask[:, None])

@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from nco.data import get_problem
 from nco.envs.batch import Batch
 from nco.envs.cities import mean_scaled
 
@@ -42,12 +43,12 @@ def pair_features(batch: Batch, dist: torch.Tensor) -> torch.Tensor:
 
 
 def node_features(problem: str, dist: torch.Tensor) -> torch.Tensor:
-    """``[B, N, F]`` row statistics of the scaled matrix (F = 4 for TSP, 6 for CVRP)."""
+    """``[B, N, F]`` row statistics of the scaled matrix, then the problem's own (CVRP: from and to the
+    depot; F is its context's ``matrix_features``)."""
     n = dist.shape[1]
     off = dist + torch.diag(dist.new_full((n,), float("inf")))  # the diagonal never counts as nearest
     feats = [dist.sum(2) / (n - 1), dist.sum(1) / (n - 1), off.amin(2), off.amin(1)]
-    if problem == "cvrp":
-        feats += [dist[:, 0, :], dist[:, :, 0]]  # from and to the depot
+    feats += get_problem(problem).policy_module().CONTEXT.depot_features(dist)
     return torch.stack(feats, -1)
 
 
@@ -57,7 +58,7 @@ class MatrixPolicy(AttentionPolicy):
     def __init__(self, problem: str, embed_dim: int = 128, num_heads: int = 8, num_layers: int = 6,
                  ff_hidden: int = 512, norm: str = "instance", graph_context: bool = False, tanh_clip: float = 10.0):
         super().__init__(problem, embed_dim, num_heads, num_layers, ff_hidden, norm, graph_context, tanh_clip)
-        self.node_stats = nn.Linear(6 if problem == "cvrp" else 4, embed_dim)
+        self.node_stats = nn.Linear(self.problem_context.matrix_features, embed_dim)
         self.pair_hidden = nn.Sequential(nn.Linear(PAIR_FEATURES, PAIR_HIDDEN), nn.ReLU())
         self.pair_bias = nn.ModuleList(nn.Linear(PAIR_HIDDEN, num_heads) for _ in range(num_layers))
         self.distance_weight = nn.Parameter(torch.zeros(()))
@@ -83,7 +84,7 @@ class MatrixPolicy(AttentionPolicy):
     def logits(self, cache: Cache, state) -> torch.Tensor:
         """POMO's logits plus ``distance_weight * d(current, j)`` (once there is a current node)."""
         scores = super().logits(cache, state)
-        if self.problem == "tsp" and state.steps == 0:
+        if not self.problem_context.has_current(state):
             return scores
         return scores + self.distance_weight * cache.dist[state.rows, state.current].to(scores.dtype)
 

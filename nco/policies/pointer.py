@@ -3,7 +3,7 @@
 An LSTM reads the embedded cities in input order; a decoder LSTM, fed the
 embedding of the last chosen city, produces a query that glimpses at the
 encoder states and then points at the next city (additive attention with tanh
-clipping). TSP only.
+clipping). Coordinates only, no depot: the registry lists the problems it solves.
 """
 
 from __future__ import annotations
@@ -28,14 +28,10 @@ class PointerCache:
 
 
 class PointerNetwork(nn.Module):
-    """Pointer network policy for the TSP."""
+    """Pointer network policy (see :func:`nco.policies.make_policy` for the problems it solves)."""
 
-    def __init__(self, problem: str = "tsp", embed_dim: int = 128, hidden_dim: int = 128, tanh_clip: float = 10.0):
+    def __init__(self, problem: str, embed_dim: int = 128, hidden_dim: int = 128, tanh_clip: float = 10.0):
         super().__init__()
-        if problem != "tsp":
-            from nco.data import InstanceError
-
-            raise InstanceError("the pointer network solves the TSP only", field="problem")
         self.problem = problem
         self.tanh_clip = tanh_clip
         self.embed = nn.Linear(2, embed_dim)

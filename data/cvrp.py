@@ -1,0 +1,220 @@
+"""The capacitated VRP in the data layer: instance, generator, Kool's test data, file pieces.
+
+Node 0 is the depot; customers 1..n have integer demands; any number of
+identical vehicles of integer capacity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .errors import InstanceError
+from .generate import KOOL_TEST_SEED, NumpySampler, Sampler, check_size, points
+from .instances import check_coords, euclidean_matrix, freeze_graph, frozen
+
+# Vehicle capacity by number of customers: Kool et al. (2019) for 10-100, and
+# the values of later papers (as collected by RL4CO) for larger sizes.
+CVRP_CAPACITY = {10: 20, 15: 25, 20: 30, 30: 33, 40: 37, 50: 40, 60: 43, 75: 45, 100: 50,
+                 125: 55, 150: 60, 200: 70, 500: 100, 1000: 150}
+
+
+def capacity_for(num_customers: int) -> int:
+    """The conventional capacity for a CVRP of ``num_customers`` (see :data:`CVRP_CAPACITY`).
+
+    Sizes between the published ones get the linear interpolation, rounded;
+    sizes outside the table get the nearest end's value.
+    """
+    check_size(num_customers, 1, "num_customers")
+    if num_customers in CVRP_CAPACITY:
+        return CVRP_CAPACITY[num_customers]
+    sizes = sorted(CVRP_CAPACITY)
+    return int(round(float(np.interp(num_customers, sizes, [CVRP_CAPACITY[k] for k in sizes]))))
+
+
+@dataclass(frozen=True, eq=False)
+class CVRPInstance:
+    """A capacitated VRP instance: depot 0, customers 1..n with integer demands.
+
+    Any number of identical vehicles of integer ``capacity``; each route starts
+    and ends at the depot. ``demand[0]`` (the depot) must be 0.
+    """
+
+    distance: np.ndarray
+    demand: np.ndarray
+    capacity: int
+    coords: np.ndarray | None = None
+    name: str = "cvrp"
+    path: str | None = None
+    problem: str = field(default="cvrp", init=False)
+    max_routes: ClassVar[int | None] = None  # as many vehicles as it takes
+
+    def __post_init__(self) -> None:
+        n = freeze_graph(self)
+        object.__setattr__(self, "demand", frozen(self._checked_demand(n)))
+        object.__setattr__(self, "capacity", self._checked_capacity())
+        over = np.flatnonzero(self.demand > self.capacity)
+        if over.size:
+            c = int(over[0])
+            raise InstanceError(
+                f"customer {c} has demand {self.demand[c]} above the vehicle capacity {self.capacity}",
+                field="demand", path=self.path)
+
+    def kernel_arrays(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """``(distance, demand, capacity)`` for the kernels."""
+        return self.distance, self.demand, self.capacity
+
+    def _checked_demand(self, n: int) -> np.ndarray:
+        raw = np.asarray(self.demand)
+        try:
+            as_float = raw.astype(np.float64)
+        except (TypeError, ValueError):
+            raise InstanceError("expected integer demands", field="demand", path=self.path) from None
+        if as_float.shape != (n,):
+            raise InstanceError(f"expected {n} demands (depot first), got shape {as_float.shape}", field="demand",
+                                path=self.path)
+        if not np.isfinite(as_float).all() or (as_float != np.round(as_float)).any():
+            raise InstanceError("expected integer demands", field="demand", path=self.path)
+        if (as_float < 0).any():
+            raise InstanceError(f"expected non-negative demands, got {as_float.min()}", field="demand", path=self.path)
+        if as_float[0] != 0:
+            raise InstanceError(f"expected depot demand 0, got {as_float[0]}", field="demand", path=self.path)
+        return as_float.astype(np.int64)
+
+    def _checked_capacity(self) -> int:
+        cap = self.capacity
+        if isinstance(cap, (bool, np.bool_)) or not isinstance(cap, (int, float, np.integer, np.floating)):
+            raise InstanceError(f"expected a positive integer, got {cap!r}", field="capacity", path=self.path)
+        if not np.isfinite(cap) or cap != int(cap) or cap <= 0:
+            raise InstanceError(f"expected a positive integer, got {cap!r}", field="capacity", path=self.path)
+        return int(cap)
+
+    @classmethod
+    def from_coords(cls, coords: np.ndarray, demand: np.ndarray, capacity: int, name: str = "cvrp") -> "CVRPInstance":
+        """An instance whose matrix is the unrounded Euclidean distance; ``coords[0]`` is the depot."""
+        coords = check_coords(coords, len(coords), None)
+        return cls(distance=euclidean_matrix(coords), demand=demand, capacity=capacity, coords=coords, name=name)
+
+    @property
+    def num_nodes(self) -> int:
+        """Number of nodes, depot included."""
+        return int(self.distance.shape[0])
+
+    @property
+    def num_customers(self) -> int:
+        """Number of customers (nodes 1..n)."""
+        return self.num_nodes - 1
+
+    @property
+    def size(self) -> int:
+        """The size the problem is named by: customers."""
+        return self.num_customers
+
+    @property
+    def min_routes(self) -> int:
+        """Lower bound on the number of routes: total demand over capacity, rounded up."""
+        return max(1, -(-int(self.demand.sum()) // self.capacity))
+
+    @property
+    def symmetric(self) -> bool:
+        """True when ``distance`` equals its transpose."""
+        return bool(np.array_equal(self.distance, self.distance.T))
+
+
+def features(sampler: Sampler, count: int, size: int, capacity: int | None = None, **options: Any) -> dict[str, Any]:
+    """Kool et al.'s demands, 1..9 for each of ``size`` customers (``demand [count, size]``, depot left
+    out), and the capacity (the convention for the size unless given)."""
+    return {"demand": sampler.integers(1, 10, (count, size)),
+            "capacity": capacity_for(size) if capacity is None else capacity}
+
+
+def draw(sampler: Sampler, count: int, size: int, distribution: str = "uniform", capacity: int | None = None,
+         **options: Any) -> dict[str, Any]:
+    """``count`` random instances of ``size`` customers as arrays: ``coords [count, size + 1, 2]`` (depot
+    first), then :func:`features`."""
+    coords = points(sampler, count, size + 1, distribution)
+    return {"coords": coords, **features(sampler, count, size, capacity)}
+
+
+def kool_arrays(size: int, count: int = 10_000, seed: int = KOOL_TEST_SEED) -> dict[str, np.ndarray]:
+    """The exact data of Kool et al.'s CVRP test set of ``size`` customers, drawn as they drew it (depot,
+    locations, demand), in :func:`draw`'s layout."""
+    state = np.random.RandomState(seed)
+    depot = state.uniform(size=(count, 2))
+    locations = state.uniform(size=(count, size, 2))
+    demand = state.randint(1, 10, size=(count, size))
+    return {"coords": np.concatenate([depot[:, None], locations], 1), "demand": demand, "capacity": capacity_for(size)}
+
+
+def instance_from(distance: np.ndarray, coords: np.ndarray | None, extra: dict[str, Any], name: str) -> CVRPInstance:
+    """One instance from a matrix, its coordinates and row ``extra`` of :func:`features`."""
+    return CVRPInstance(distance, np.concatenate([[0], extra["demand"]]), extra["capacity"], coords=coords, name=name)
+
+
+def instances(arrays: dict[str, Any], names: list[str]) -> list[CVRPInstance]:
+    """Euclidean instances from the arrays of :func:`draw` or :func:`kool_arrays`."""
+    return [CVRPInstance.from_coords(p, np.concatenate([[0], d]), int(arrays["capacity"]), name=name)
+            for p, d, name in zip(arrays["coords"], arrays["demand"], names)]
+
+
+def random_cvrp(num_customers: int, batch: int | None = None, seed: int = 0, distribution: str = "uniform",
+                capacity: int | None = None) -> CVRPInstance | list[CVRPInstance]:
+    """Random CVRP instance(s) as in Kool et al.: depot and customers in the unit square, demands 1..9."""
+    check_size(num_customers, 1, "num_customers")
+    arrays = draw(NumpySampler(np.random.default_rng(seed)), batch or 1, num_customers, distribution, capacity)
+    out = instances(arrays, [f"cvrp{num_customers}-{distribution}-{seed}-{k}" for k in range(batch or 1)])
+    return out if batch is not None else out[0]
+
+
+# -- VRPLIB files --------------------------------------------------------------------------------
+FILE_TYPES = ("CVRP",)
+FILE_MARKER = "capacity"  # a VRPLIB file without a TYPE line is a CVRP when it has this field
+
+
+def from_file(data: dict[str, Any], distance: np.ndarray, coords: np.ndarray | None, name: str,
+              path: str) -> CVRPInstance:
+    """The instance of a parsed VRPLIB file (its matrix and coordinates already read)."""
+    n = distance.shape[0]
+    if "demand" not in data:
+        raise InstanceError("missing section", field="DEMAND_SECTION", path=path)
+    if "capacity" not in data:
+        raise InstanceError("missing specification", field="CAPACITY", path=path)
+    try:
+        demand = np.asarray(data["demand"], dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise InstanceError("expected one number per node", field="DEMAND_SECTION", path=path) from None
+    if demand.size != n:
+        raise InstanceError(f"DIMENSION is {n} but the section has {demand.size} demands", field="DEMAND_SECTION",
+                            path=path)
+    depot = np.asarray(data.get("depot", [0])).reshape(-1)
+    if depot.size != 1 or int(depot[0]) != 0:
+        raise InstanceError(f"expected a single depot at node 1, got {(depot + 1).tolist()}", field="DEPOT_SECTION",
+                            path=path)
+    capacity = data["capacity"]
+    if not isinstance(capacity, (int, float)):
+        raise InstanceError(f"expected a positive integer, got {capacity!r}", field="CAPACITY", path=path)
+    return CVRPInstance(distance=distance, demand=demand, capacity=capacity, coords=coords, name=name, path=path)
+
+
+def solution_text(instance: CVRPInstance, solution: Any, cost: str) -> str:
+    """A VRPLIB ``.sol`` of ``solution``: one ``Route #k:`` line per route, then the cost."""
+    lines = [f"Route #{k}: " + " ".join(map(str, route)) for k, route in enumerate(solution.routes, 1)]
+    return "\n".join(lines) + f"\nCost {cost}\n"
+
+
+def routes_of(sequence: list[int]) -> tuple[tuple[int, ...], ...]:
+    """The routes of a decoded action sequence: split at the depot visits."""
+    from .solution import from_sequence
+
+    return from_sequence(sequence)
+
+
+def arrays_of(instances: list[CVRPInstance]) -> dict[str, Any]:
+    """The arrays of :func:`draw`'s layout for stacked instances, one capacity each (``coords`` None
+    unless all have them)."""
+    coords = [i.coords for i in instances]
+    return {"coords": None if any(c is None for c in coords) else np.stack(coords),
+            "demand": np.stack([i.demand[1:] for i in instances]),
+            "capacity": np.array([i.capacity for i in instances])}

@@ -1,0 +1,102 @@
+"""The registry of problems: each name maps to the problem's module in every layer.
+
+This is the one place that lists the problems. Code outside a problem's own
+modules asks the registry (:func:`get_problem`, :func:`problem_of`) and never
+compares problem names; an unknown name is one :class:`InstanceError` that
+lists the registered ones. The recipe for adding a problem is in
+``ADDING_A_PROBLEM.md`` at the repository root.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Callable
+
+from . import cvrp, tsp
+from .errors import InstanceError
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem's spec: its name, its instance type and the module of each layer that knows it.
+
+    ``data`` is the problem's module in ``nco.data`` (instance class,
+    ``draw``/``features`` generators, ``kool_arrays``, file reading and
+    writing, ``routes_of``); ``env`` and ``policy`` name its modules in
+    ``nco.envs`` and ``nco.policies`` (imported on first use, so that the
+    classical side never loads torch); ``gym_id`` is its Gymnasium id;
+    ``depot`` says whether node 0 is a depot (not a customer, not a start);
+    ``policies`` are the policy presets that solve it; ``reference`` is
+    Kool et al.'s published mean test-set cost by size, from ``reference_solver``;
+    ``random(size, batch=None, seed=0, distribution="uniform")`` draws seeded instances.
+    """
+
+    name: str
+    title: str
+    instance_type: type
+    random: Callable[..., Any]
+    data: ModuleType
+    env: str
+    policy: str
+    gym_id: str
+    depot: bool
+    policies: tuple[str, ...]
+    reference: dict[int, float]
+    reference_solver: str
+
+    def env_module(self) -> ModuleType:
+        """The problem's batched MDP module in ``nco.envs`` (loads torch)."""
+        return importlib.import_module(self.env)
+
+    def policy_module(self) -> ModuleType:
+        """The problem's policy-context module in ``nco.policies`` (loads torch)."""
+        return importlib.import_module(self.policy)
+
+
+PROBLEMS: dict[str, Problem] = {
+    "tsp": Problem("tsp", "TSP", tsp.TSPInstance, tsp.random_tsp, tsp, "nco.envs.tsp", "nco.policies.tsp", "nco/TSP-v0",
+                   depot=False,
+                   policies=("am", "pomo", "matrix", "ptrnet"),
+                   reference={20: 3.84, 50: 5.70, 100: 7.76}, reference_solver="Concorde"),
+    "cvrp": Problem("cvrp", "CVRP", cvrp.CVRPInstance, cvrp.random_cvrp, cvrp, "nco.envs.cvrp", "nco.policies.cvrp",
+                    "nco/CVRP-v0", depot=True,
+                    policies=("am", "pomo", "matrix"),
+                    reference={20: 6.14, 50: 10.38, 100: 15.65}, reference_solver="LKH3"),
+}
+
+DEFAULT_PROBLEM = "cvrp"  # what `nco solve` generates when given no instance: the main job
+
+
+def get_problem(name: str) -> Problem:
+    """The registered problem ``name``, or an :class:`InstanceError` that lists the registered ones."""
+    try:
+        return PROBLEMS[name]
+    except (KeyError, TypeError):
+        raise InstanceError(f"unknown problem {name!r}; expected one of {', '.join(PROBLEMS)}",
+                            field="problem") from None
+
+
+def problem_of(instance: Any) -> Problem:
+    """The problem of an instance (or of anything with a ``problem`` name: a batch, a solution)."""
+    return get_problem(getattr(instance, "problem", None))
+
+
+def problem_for_file_type(kind: str, path: str) -> Problem:
+    """The problem whose files carry ``TYPE : kind`` (TSPLIB/VRPLIB), or an error listing the known types."""
+    for problem in PROBLEMS.values():
+        if kind in getattr(problem.data, "FILE_TYPES", ()):
+            return problem
+    known = [t for p in PROBLEMS.values() for t in getattr(p.data, "FILE_TYPES", ())]
+    raise InstanceError(f"unsupported problem type {kind!r}; expected {', '.join(known)}", field="TYPE", path=path)
+
+
+def file_type_of(fields: dict[str, Any]) -> str:
+    """The TYPE of a parsed file that has no TYPE line: the problem whose marker field it has, else the
+    first problem without a marker (TSPLIB's plain tour files)."""
+    for problem in PROBLEMS.values():
+        marker = getattr(problem.data, "FILE_MARKER", None)
+        if marker is not None and marker in fields:
+            return problem.data.FILE_TYPES[0]
+    return next(p.data.FILE_TYPES[0] for p in PROBLEMS.values() if getattr(p.data, "FILE_MARKER", None) is None)

@@ -80,7 +80,11 @@ def get_problem(name: str) -> Problem:
 
 def problem_of(instance: Any) -> Problem:
     """The problem of an instance (or of anything with a ``problem`` name: a batch, a solution)."""
-    return get_problem(getattr(instance, "problem", None))
+    name = getattr(instance, "problem", None)
+    if not isinstance(name, str):
+        raise InstanceError(f"expected an instance of one of {', '.join(PROBLEMS)}, got {type(instance).__name__}",
+                            field="problem")
+    return get_problem(name)
 
 
 def problem_for_file_type(kind: str, path: str) -> Problem:

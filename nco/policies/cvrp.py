@@ -8,6 +8,8 @@ keep their names.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -20,19 +22,19 @@ class CVRPContext:
 
     matrix_features = 6  # row statistics of the matrix-aware policy, with the distances from and to the depot
 
-    def build(self, policy: nn.Module, d: int) -> None:
+    def build(self, policy: Any, d: int) -> None:
         """Make the problem's layers on ``policy`` (in this order: initialisation draws depend on it)."""
         policy.embed_depot = nn.Linear(2, d)
         policy.embed = nn.Linear(3, d)
         policy.context = nn.Linear(d + 1, d, bias=False)  # [current, remaining capacity]
 
-    def embed(self, policy: nn.Module, batch: Batch) -> torch.Tensor:
+    def embed(self, policy: Any, batch: Batch) -> torch.Tensor:
         """``[B, N, D]`` initial node embeddings, the depot's first."""
         depot = policy.embed_depot(batch.coords[:, :1])
         customers = policy.embed(torch.cat([batch.coords[:, 1:], batch.demand[:, 1:, None]], -1))
         return torch.cat([depot, customers], 1)
 
-    def project(self, policy: nn.Module, h: torch.Tensor, graph: torch.Tensor) -> dict[str, torch.Tensor]:
+    def project(self, policy: Any, h: torch.Tensor, graph: torch.Tensor) -> dict[str, torch.Tensor]:
         """The query part of each node as the current one, and of a full vehicle's free capacity."""
         d = h.shape[-1]
         w = policy.context.weight  # [D, D+1]: current, remaining capacity

@@ -8,6 +8,8 @@ for both. The parameters are made on the policy itself (``embed``,
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -20,17 +22,17 @@ class TSPContext:
 
     matrix_features = 4  # row statistics of the matrix-aware policy (see nco.policies.matrix)
 
-    def build(self, policy: nn.Module, d: int) -> None:
+    def build(self, policy: Any, d: int) -> None:
         """Make the problem's layers on ``policy`` (in this order: initialisation draws depend on it)."""
         policy.embed = nn.Linear(2, d)
         policy.context = nn.Linear(2 * d, d, bias=False)  # [first, current]
         policy.placeholder = nn.Parameter(torch.empty(2 * d).uniform_(-1, 1))  # before the first step
 
-    def embed(self, policy: nn.Module, batch: Batch) -> torch.Tensor:
+    def embed(self, policy: Any, batch: Batch) -> torch.Tensor:
         """``[B, N, D]`` initial node embeddings."""
         return policy.embed(batch.coords)
 
-    def project(self, policy: nn.Module, h: torch.Tensor, graph: torch.Tensor) -> dict[str, torch.Tensor]:
+    def project(self, policy: Any, h: torch.Tensor, graph: torch.Tensor) -> dict[str, torch.Tensor]:
         """The query part of each node as the current and as the first one, and the start query."""
         d = h.shape[-1]
         w = policy.context.weight  # [D, 2D]: first, current

@@ -25,7 +25,7 @@ import numpy as np
 
 from .atomic import atomic_path
 from .errors import InstanceError
-from .generate import NumpySampler
+from .generate import NumpySampler, take
 from .osrm import OsrmError, OsrmServer, prepare, version
 from .problems import DEFAULT_PROBLEM, get_problem
 from .roadgraph import road_segments
@@ -81,8 +81,7 @@ class City:
         for k in range(batch or 1):
             pick = rng.choice(self.size, nodes, replace=False)
             dist = matrix[np.ix_(pick, pick)].astype(np.float64)
-            extra = {key: value[0] if isinstance(value, np.ndarray) else value
-                     for key, value in spec.data.features(NumpySampler(rng), 1, num_nodes, capacity=capacity).items()}
+            extra = take(spec.data.features(NumpySampler(rng), 1, num_nodes, capacity=capacity), 0)
             name = f"{self.name}-{problem}{num_nodes}-{objective}-{seed}-{k}"
             out.append(spec.data.instance_from(dist, self.coords[pick], extra, name))
         return out if batch is not None else out[0]

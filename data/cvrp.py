@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import InstanceError
 from .generate import KOOL_TEST_SEED, NumpySampler, Sampler, check_size, points
-from .instances import check_coords, euclidean_matrix, freeze_graph, frozen
+from .instances import check_coords, euclidean_matrix, freeze_graph, frozen, stacked_coords
 
 # Vehicle capacity by number of customers: Kool et al. (2019) for 10-100, and
 # the values of later papers (as collected by RL4CO) for larger sizes.
@@ -214,7 +214,6 @@ def routes_of(sequence: list[int]) -> tuple[tuple[int, ...], ...]:
 def arrays_of(instances: list[CVRPInstance]) -> dict[str, Any]:
     """The arrays of :func:`draw`'s layout for stacked instances, one capacity each (``coords`` None
     unless all have them)."""
-    coords = [i.coords for i in instances]
-    return {"coords": None if any(c is None for c in coords) else np.stack(coords),
+    return {"coords": stacked_coords(instances),
             "demand": np.stack([i.demand[1:] for i in instances]),
             "capacity": np.array([i.capacity for i in instances])}

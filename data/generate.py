@@ -78,6 +78,11 @@ def points(sampler: Sampler, count: int, n: int, distribution: str = "uniform") 
     return out
 
 
+def take(arrays: dict[str, Any], rows: int | slice) -> dict[str, Any]:
+    """``rows`` of every per-instance array of a generator's output; scalars (one capacity for all) stay."""
+    return {k: v[rows] if isinstance(v, np.ndarray) else v for k, v in arrays.items()}
+
+
 def check_size(size: int, least: int, field: str) -> int:
     """``size`` as an int, or an :class:`InstanceError` when it is below ``least``."""
     if size < least:
@@ -91,5 +96,5 @@ def kool_test_set(problem: str, size: int, count: int = 10_000) -> list[Any]:
 
     spec = get_problem(problem)
     arrays = spec.data.kool_arrays(size)  # all 10,000 are drawn: the legacy generator fills them in order
-    arrays = {k: v[:count] if isinstance(v, np.ndarray) else v for k, v in arrays.items()}
+    arrays = take(arrays, slice(0, count))
     return spec.data.instances(arrays, [f"kool-{problem}{size}-{k}" for k in range(count)])

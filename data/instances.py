@@ -8,7 +8,7 @@ build the matrix in :func:`euclidean_matrix`.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -63,6 +63,12 @@ def check_coords(coords: np.ndarray | None, n: int, path: str | None) -> np.ndar
     if not np.isfinite(coords).all():
         raise InstanceError("expected finite coordinates", field="coords", path=path)
     return coords
+
+
+def stacked_coords(instances: Sequence[Any]) -> np.ndarray | None:
+    """``[B, N, 2]`` coordinates of instances of one size, or None unless every one has them."""
+    coords = [i.coords for i in instances]
+    return None if any(c is None for c in coords) else np.stack(coords)
 
 
 def freeze_graph(instance: Any) -> int:

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .generate import KOOL_TEST_SEED, NumpySampler, Sampler, check_size, points
-from .instances import check_coords, euclidean_matrix, freeze_graph
+from .instances import check_coords, euclidean_matrix, freeze_graph, stacked_coords
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,5 +119,4 @@ def routes_of(sequence: list[int]) -> tuple[tuple[int, ...], ...]:
 
 def arrays_of(instances: list[TSPInstance]) -> dict[str, Any]:
     """The arrays of :func:`draw`'s layout for stacked instances (``coords`` None unless all have them)."""
-    coords = [i.coords for i in instances]
-    return {"coords": None if any(c is None for c in coords) else np.stack(coords)}
+    return {"coords": stacked_coords(instances)}

@@ -7,7 +7,7 @@ are the same for every problem and ask the registry which module to use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Sequence
 
 import numpy as np
@@ -58,9 +58,13 @@ class Batch:
         """Instances ``start:stop``."""
         return self._map(lambda t: t[start:stop])
 
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """The batch's per-instance tensors by field name (those it has)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name != "problem" and getattr(self, f.name) is not None}
+
     def _map(self, fn) -> "Batch":
-        move = lambda t: None if t is None else fn(t)  # noqa: E731
-        return Batch(self.problem, move(self.dist), move(self.coords), move(self.demand), move(self.capacity))
+        return Batch(self.problem, **{name: fn(t) for name, t in self.tensors().items()})
 
 
 class TorchSampler:

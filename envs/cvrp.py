@@ -115,10 +115,9 @@ def make_batch(arrays: dict[str, Any], dist: torch.Tensor | None = None,
     coords = None if arrays.get("coords") is None else as_float(arrays["coords"], device)
     demand = as_float(arrays["demand"], device)
     count = demand.shape[0]
-    caps = as_float(arrays["capacity"], demand.device).expand(count) if np.ndim(arrays["capacity"]) == 0 \
-        else as_float(arrays["capacity"], demand.device)
+    caps = as_float(arrays["capacity"], demand.device).expand(count).contiguous()  # a scalar, or one each
     demand = torch.cat([demand.new_zeros(count, 1), demand], 1) / caps[:, None]
-    return Batch("cvrp", euclidean(coords) if dist is None else dist, coords, demand, caps.contiguous())
+    return Batch("cvrp", euclidean(coords) if dist is None else dist, coords, demand, caps)
 
 
 # -- Gymnasium (see gym_adapters) ---------------------------------------------------------------

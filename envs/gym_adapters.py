@@ -137,9 +137,8 @@ class RoutingVectorEnv(VectorEnv):
         fresh = _draw(self.problem, self.num_nodes, self.rng, len(rows))
         idx = torch.as_tensor(rows)
         b = self.state.batch
-        for name in ("coords", "dist", "demand", "capacity"):  # every per-instance tensor of the batch
-            if getattr(b, name) is not None:
-                getattr(b, name)[idx] = getattr(fresh, name)
+        for name, tensor in b.tensors().items():  # every per-instance tensor of the batch
+            tensor[idx] = getattr(fresh, name)
         fresh_state = self.env.reset(fresh)
         for name in self.module.ROW_FIELDS:  # every per-rollout tensor, so that none is left from the old instance
             getattr(self.state, name)[idx] = getattr(fresh_state, name)

@@ -33,7 +33,8 @@ from common import RESULTS, machine, markdown_table, read_rows  # noqa: E402
 def one_instance(index: int) -> dict[str, float]:
     """Best and mean feasible costs of the raw seeds, the educated seeds and as many educated random tours."""
     from nco.data import kool_test_set
-    from nco.neural import HYBRID_DECODE_SHARE, candidate_solutions
+    from nco.hybrid import HYBRID_DECODE_SHARE
+    from nco.neural import candidate_solutions
     from nco.solvers.common import initial_sequence
     from nco.solvers.genetic import GeneticSearch, Params
 

@@ -30,6 +30,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import append_row, machine, markdown_table, read_rows  # noqa: E402
 
+from nco.train_config import TrainConfig  # noqa: E402
 from nco.training import GRADIENT_CLIP, Reinforce  # noqa: E402
 
 
@@ -45,8 +46,8 @@ def measure(problem: str, num_nodes: int, batch_size: int, steps: int, warmup: i
     """Steps/s, instances/s, forward share and (on a GPU) peak memory in GB of POMO training at ``batch_size``
     (``compile``: the steps compiled, as ``nco train --compile``)."""
     torch.manual_seed(0)
-    module = Reinforce(problem, num_nodes, "pomo", "shared", batch_size=batch_size, lr=lr, val_size=1,
-                       compile=compile).to(device)
+    module = Reinforce(TrainConfig(problem, num_nodes, "pomo", "shared", batch_size=batch_size, lr=lr, val_size=1,
+                                   compile=compile)).to(device)
     optimizer = module.configure_optimizers()
     cuda = device.type == "cuda"
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if cuda else contextlib.nullcontext

@@ -41,7 +41,7 @@ def solve(instance: Instance | str | os.PathLike, solver: str = "ortools", time_
 
         return solve_neural(instance, time_limit=time_limit, seed=int(seed), initial=initial)
     if solver in HYBRIDS:
-        from .neural import solve_hybrid
+        from .hybrid import solve_hybrid
 
         return solve_hybrid(instance, solver.split("+")[1], time_limit=time_limit, seed=int(seed))
     return get_solver(solver)(instance, time_limit=time_limit, seed=int(seed), initial=initial)

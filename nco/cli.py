@@ -19,6 +19,7 @@ from nco.solvers import SOLVERS
 
 from .api import load, solve
 from .maps import plot_routes
+from .train_config import TrainConfig
 
 EXIT_BAD_INPUT = 2
 
@@ -87,17 +88,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``nco train``: train a policy with REINFORCE and print where its checkpoint is."""
-    from .training import train
+    from .training import fit
 
-    config = _read_config(args.config) if args.config else {}
-    options = {"num_nodes": args.num_nodes, "policy": args.policy, "baseline": args.baseline,
-               "max_minutes": args.max_minutes, "accelerator": args.accelerator, "devices": args.devices,
-               "out": args.out, "resume": args.resume, "seed": args.seed, "batch_size": args.batch_size,
-               "lr": args.lr, "steps_per_epoch": args.steps_per_epoch, "val_size": args.val_size,
-               "init": args.init, "cities": args.cities, "max_steps": args.max_steps, "curriculum": args.curriculum,
-               "leader_reward": args.leader_reward, "compile": args.compile or None}
-    explicit = {k: v for k, v in options.items() if v is not None}
-    result = train(args.problem, **(config | explicit))
+    result = fit(TrainConfig.from_args(args))
     if result.get("rank", 0) != 0:  # another DDP rank: rank 0 reports
         return 0
     Console().print(f"policy: {result['policy']}\ncheckpoint: {result['checkpoint']}\n"
@@ -126,25 +119,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
         console.print("the reference is the published mean over all 10,000 test instances: "
                       "the gap of a subset is approximate")
     return 0
-
-
-def _read_config(path: str) -> dict:
-    import yaml
-
-    try:
-        with open(path) as fh:
-            data = yaml.safe_load(fh) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise NcoError(f"{path}: cannot read the YAML config ({exc})") from None
-    if not isinstance(data, dict):
-        raise NcoError(f"{path}: expected a mapping of option: value")
-    allowed = {"num_nodes", "policy", "baseline", "max_minutes", "accelerator", "devices", "out", "seed",
-               "batch_size", "lr", "steps_per_epoch", "val_size", "weight_decay", "policy_config", "init",
-               "cities", "max_steps", "curriculum", "leader_reward", "compile"}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise NcoError(f"{path}: unknown options {unknown}; expected some of {sorted(allowed)}")
-    return data
 
 
 def cmd_install_osrm(args: argparse.Namespace) -> int:
@@ -220,37 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "checkpoints, CSV and TensorBoard logs and OUT/policy.pt, and prints the "
                                    "checkpoint path.")
     t.add_argument("problem", choices=tuple(PROBLEMS))
-    t.add_argument("--num-nodes", type=int, default=None, metavar="N",
-                   help="instance size: cities or customers, as the problem counts them (default 20)")
-    t.add_argument("--policy", choices=("am", "pomo", "matrix", "ptrnet"), default=None,
-                   help="default: pomo; matrix: POMO whose attention also reads the distance matrix")
-    t.add_argument("--baseline", choices=("rollout", "shared", "exponential"), default=None,
-                   help="default: shared for pomo, rollout for am, exponential for ptrnet")
-    t.add_argument("--max-minutes", type=float, default=None, metavar="M", help="wall-clock budget (default 10)")
-    t.add_argument("--max-steps", type=int, default=None, help="also stop after this many optimizer steps")
-    t.add_argument("--accelerator", default=None, help="auto, cpu, gpu (default auto)")
-    t.add_argument("--devices", default=None, help="auto, or a number of devices (default auto)")
-    t.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/nco)")
     t.add_argument("--config", default=None, metavar="FILE.yaml", help="options as YAML; flags override it")
-    t.add_argument("--resume", default=None, metavar="CKPT", help="continue from a Lightning checkpoint")
-    t.add_argument("--init", default=None, metavar="POLICY.pt", help="start from these weights (fresh optimizer)")
-    t.add_argument("--cities", nargs="+", default=None, metavar="CITY",
-                   help="train on subsets of these cities (bundled names or .npz files of nco data build-city), "
-                        "distance and duration matrices alike, instead of uniform instances")
-    t.add_argument("--curriculum", default=None, metavar="SIZE:AMOUNT,...",
-                   help="train on smaller instances first: 20:1.5m,50:2m is 1.5 minutes at 20 nodes, 2 at 50, "
-                        "then --num-nodes for the rest; 20:300,50:200 counts optimizer steps")
-    t.add_argument("--leader-reward", type=float, default=None, metavar="ALPHA",
-                   help="with the shared baseline: the best start's advantage counts 1 + ALPHA times "
-                        "(Wang et al. 2024; default 0, plain POMO)")
-    t.add_argument("--compile", action="store_true",
-                   help="take the training rollouts' steps with torch.compile: fewer, fused kernels, for a GPU "
-                        "where launching them bounds the step (no faster on a CPU; compiling takes a minute)")
-    t.add_argument("--seed", type=int, default=None)
-    t.add_argument("--batch-size", type=int, default=None)
-    t.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-4 for pomo, as published)")
-    t.add_argument("--steps-per-epoch", type=int, default=None, help="training steps between validations")
-    t.add_argument("--val-size", type=int, default=None, help="validation instances (default 1000)")
+    TrainConfig.add_arguments(t)
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("eval", help="evaluate a checkpoint on the Kool test set: mean cost, gap, time",

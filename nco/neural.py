@@ -24,9 +24,10 @@ from nco.envs import make_env
 from nco.envs.batch import Batch, from_instances
 from nco.envs.cities import unit_square
 
+from .budget import BudgetedDecoder
 from .checkpoints import expect, load_policy, shipped
 from .policies import MULTISTART
-from .policies.decoding import Rollout, augment, best_of, rollout, symmetric_copy, usable_factor
+from .policies.decoding import Rollout, augment, best_of, rollout, usable_factor
 
 DECODES = ("greedy", "sample", "multistart")
 
@@ -109,7 +110,28 @@ def routes_of(problem: str, actions: torch.Tensor) -> tuple[tuple[int, ...], ...
     return get_problem(problem).data.routes_of(actions.tolist())
 
 
-def _policy_and_batch(instance: Instance, checkpoint: str | None) -> tuple[torch.nn.Module, dict, Batch]:
+@dataclass
+class LoadedPolicy:
+    """A policy ready for inference on one device, its checkpoint's metadata and its budgeted decoder."""
+
+    policy: torch.nn.Module
+    meta: dict
+    decoder: BudgetedDecoder
+
+    @property
+    def pomo(self) -> bool:
+        """Whether it decodes from every start node at once."""
+        return self.meta["policy"] in MULTISTART
+
+    def rollouts(self, batch: Batch, augment_factor: int, budget: float | None) -> list[Rollout]:
+        """Greedy rollouts of one instance from every start node and symmetric copy, or those that fit in
+        ``budget`` seconds (see :class:`nco.budget.BudgetedDecoder`)."""
+        factor = usable_factor(batch, augment_factor)
+        return self.decoder.rollouts(self.policy, self.meta["problem"], batch, batch.num_starts, factor,
+                                     self.pomo, budget)
+
+
+def loaded_policy(instance: Instance, checkpoint: str | None = None) -> tuple[LoadedPolicy, Batch]:
     """The policy (``checkpoint``, else the shipped one nearest in size) and the instance, on the default device."""
     path = Path(checkpoint or shipped(instance.problem, instance.size, policy_kind(instance))).resolve()
     try:
@@ -118,75 +140,20 @@ def _policy_and_batch(instance: Instance, checkpoint: str | None) -> tuple[torch
         stamp = None  # load_policy names the missing file
     device = default_device()
     version = (stamp.st_ino, stamp.st_mtime_ns, stamp.st_size) if stamp else None
-    policy, meta = _inference_policy(path, version, str(device))
-    expect(path, meta, problem=instance.problem)
-    return policy, meta, to_batch([instance], device, need_coords=meta["policy"] != "matrix")
+    loaded = _inference_policy(path, version, str(device))
+    expect(path, loaded.meta, problem=instance.problem)
+    return loaded, to_batch([instance], device, need_coords=loaded.meta["policy"] != "matrix")
 
 
 @functools.lru_cache(maxsize=8)
-def _inference_policy(path: Path, version: tuple[int, int, int] | None, device: str) -> tuple[torch.nn.Module, dict]:
+def _inference_policy(path: Path, version: tuple[int, int, int] | None, device: str) -> LoadedPolicy:
     """A policy loaded once per file version and device: solving many instances in a row
     (``nco.solve`` in a loop, the benchmarks) would otherwise rebuild and reload it every time,
-    which costs about a fifth of a CVRP100 decoding on the CPU. Only used under inference mode,
-    where nothing changes the weights; ``version`` (inode, mtime, size) makes a rewritten file load again."""
+    which costs about a fifth of a CVRP100 decoding on the CPU, and would forget its decoding speed.
+    Only used under inference mode, where nothing changes the weights; ``version`` (inode, mtime,
+    size) makes a rewritten file load again."""
     policy, meta = load_policy(path)
-    return policy.to(device), meta
-
-
-PROBE_STARTS = 32  # rollouts of the first decoding on a device, which measures its speed (fewer: fixed costs dominate)
-HYBRID_DECODE_SHARE = 0.2  # of a hybrid's time limit, at most, for the policy's decoding
-_SECONDS_PER_UNIT: dict[str, float] = {}  # by device: decoding seconds per rollout x nodes^2, the last measured
-_now = time.perf_counter  # the clock of the budgeted decoding (a test replaces it)
-
-
-def _greedy_rollouts(policy, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
-                     offset: int = 0) -> Rollout:
-    with torch.inference_mode():
-        return rollout(policy, make_env(problem), augment(batch, factor), "greedy",
-                       num_starts=starts if pomo else 1, multistart=pomo, log_prob=False, start_offset=offset)
-
-
-def rollouts_within(policy, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
-                    budget: float | None) -> list[Rollout]:
-    """Greedy rollouts of one instance from ``starts`` start nodes x ``factor`` augmentations, or as many
-    of them as fit in ``budget`` seconds (None: no limit), as a list of chunks.
-
-    Within the budget, one decoding when all of it is predicted to fit, else
-    chunk after chunk (the symmetric copies in turn, each from its first
-    start node on) while the next chunk is predicted to fit; at least one
-    rollout runs. A rollout costs about nodes^2 (one step per node, each over
-    every node) at a rate per device taken from the last chunk; the first
-    chunk on a device measures it on ``PROBE_STARTS`` rollouts. Fixed costs
-    per step make a small chunk dearer per rollout than a large one, so the
-    rate errs on the safe side; a very tight budget can be overrun by one
-    chunk's error.
-    """
-    if budget is None:
-        return [_greedy_rollouts(policy, problem, batch, starts, factor, pomo)]
-    starts = starts if pomo else 1  # other policies decode one rollout per copy
-    clock, device, unit = _now(), str(batch.dist.device), batch.num_nodes ** 2
-
-    def timed(copy: Batch, size: int, copies: int, offset: int) -> Rollout:
-        began = _now()
-        result = _greedy_rollouts(policy, problem, copy, size, copies, pomo, offset)
-        _SECONDS_PER_UNIT[device] = (_now() - began) / (size * copies * unit)
-        return result
-
-    rate = _SECONDS_PER_UNIT.get(device)
-    if rate is not None and rate * unit * starts * factor <= budget:
-        return [timed(batch, starts, factor, 0)]
-    chunks: list[Rollout] = []
-    for k in range(factor):
-        offset = 0
-        while offset < starts:
-            rate = _SECONDS_PER_UNIT.get(device)
-            fit = PROBE_STARTS if rate is None else int((budget - (_now() - clock)) / (rate * unit))
-            if chunks and fit < 1:
-                return chunks
-            size = min(starts - offset, max(1, fit))
-            chunks.append(timed(symmetric_copy(batch, k), size, 1, offset))
-            offset += size
-    return chunks
+    return LoadedPolicy(policy.to(device), meta, BudgetedDecoder())
 
 
 def candidate_solutions(instance: Instance, count: int = 25, checkpoint: str | None = None,
@@ -196,12 +163,12 @@ def candidate_solutions(instance: Instance, count: int = 25, checkpoint: str | N
     By default x8 augmentation on a GPU and none on the CPU, where it would
     cost about a second per 100-node instance before any refinement starts.
     ``budget``: seconds the decoding may take, fewer starts when all would
-    not fit (see :func:`rollouts_within`).
+    not fit (see :class:`nco.budget.BudgetedDecoder`).
     """
-    policy, meta, batch = _policy_and_batch(instance, checkpoint)
+    loaded, batch = loaded_policy(instance, checkpoint)
     if augment_factor is None:
         augment_factor = 8 if batch.dist.is_cuda else 1
-    chunks = _budgeted(policy, meta, batch, augment_factor, budget)
+    chunks = loaded.rollouts(batch, augment_factor, budget)
     rewards = torch.cat([c.reward.flatten() for c in chunks]).cpu()
     actions = [c.actions.flatten(0, 1).cpu() for c in chunks]  # one transfer per chunk, not one per row read
     rows = [(c, r) for c, chunk in enumerate(actions) for r in range(chunk.shape[0])]
@@ -217,36 +184,6 @@ def candidate_solutions(instance: Instance, count: int = 25, checkpoint: str | N
     return list(found.values())
 
 
-def _budgeted(policy, meta: dict, batch: Batch, augment_factor: int, budget: float | None) -> list[Rollout]:
-    """:func:`rollouts_within` from every start node of ``batch`` (one instance) and its symmetric copies."""
-    factor = usable_factor(batch, augment_factor)
-    return rollouts_within(policy, meta["problem"], batch, batch.num_starts, factor, meta["policy"] in MULTISTART,
-                           budget)
-
-
-def solve_hybrid(instance: Instance, refiner: str, time_limit: float = 10.0, seed: int = 0,
-                 initial: Solution | None = None) -> Solution:
-    """The policy's solutions seed a classical refiner (``ga``: the first population; ``ortools``: the best
-    as its first solution), which then runs for what is left of ``time_limit``. The decoding takes at most
-    about ``HYBRID_DECODE_SHARE`` of the limit (fewer start nodes on large instances)."""
-    from nco.solvers import get_solver
-    from nco.solvers.common import Clock
-
-    clock = Clock(time_limit)
-    seeds = candidate_solutions(instance, budget=HYBRID_DECODE_SHARE * time_limit)
-    ready = clock.elapsed()  # the policy's solutions exist from here on
-    left = max(0.05 * time_limit, clock.remaining())
-    if refiner == "ga":
-        from nco.solvers.genetic import genetic
-
-        refined = genetic(instance, time_limit=left, seed=seed, seeds=seeds)
-    else:
-        refined = get_solver(refiner)(instance, time_limit=left, seed=seed, initial=seeds[0])
-    history = [(ready, seeds[0].cost)] + [(ready + t, c) for t, c in refined.history]
-    return make_solution(instance, refined.routes, solver=f"neural+{refiner}", runtime=clock.elapsed(),
-                         history=history)
-
-
 def solve_neural(instance: Instance, time_limit: float = 10.0, seed: int = 0, initial: Solution | None = None,
                  checkpoint: str | None = None, how: str = "multistart", augment_factor: int = 8) -> Solution:
     """Solve one instance with a trained policy (by default the shipped one nearest in size, see
@@ -254,19 +191,20 @@ def solve_neural(instance: Instance, time_limit: float = 10.0, seed: int = 0, in
 
     ``multistart`` (POMO, the default) decodes from every start node and its
     ``augment_factor`` symmetric copies, or as many of them as fit in
-    ``time_limit`` (see :func:`rollouts_within`; at least one rollout runs).
-    The other decodings run once whatever the limit. ``initial`` is not used.
+    ``time_limit`` (see :class:`nco.budget.BudgetedDecoder`; at least one
+    rollout runs). The other decodings run once whatever the limit.
+    ``initial`` is not used.
     """
     start = time.perf_counter()
-    policy, meta, batch = _policy_and_batch(instance, checkpoint)
-    if meta["policy"] == "ptrnet" and how == "multistart":
+    loaded, batch = loaded_policy(instance, checkpoint)
+    if loaded.meta["policy"] == "ptrnet" and how == "multistart":
         how = "greedy"
     if how == "multistart":
         budget = max(0.0, time_limit - (time.perf_counter() - start))
-        chunks = _budgeted(policy, meta, batch, augment_factor, budget)
+        chunks = loaded.rollouts(batch, augment_factor, budget)
         best = max(chunks, key=lambda c: float(c.reward.max()))
         actions = best.actions.flatten(0, 1)[int(best.reward.flatten().argmax())]
     else:
-        actions = decode(policy, meta, batch, how, augment_factor, seed=seed).actions[0]
+        actions = decode(loaded.policy, loaded.meta, batch, how, augment_factor, seed=seed).actions[0]
     routes = routes_of(instance.problem, actions.cpu())
     return make_solution(instance, routes, solver="neural", runtime=time.perf_counter() - start)

@@ -135,22 +135,25 @@ def test_the_neural_solver_reuses_a_loaded_policy_until_its_file_changes(tmp_pat
         solve_neural(random_cvrp(20, seed=5), checkpoint=str(path))
 
 
-def _slow_device(monkeypatch, seconds_per_rollout):
-    """Make every rollout of :mod:`nco.neural` take ``seconds_per_rollout`` on a fake clock; returns the
-    clock and the list of decoded chunks (rollouts, copies, start offset)."""
-    from nco import neural
+def _slow_device(monkeypatch, instance, seconds_per_rollout):
+    """Make every rollout of the policy that solves ``instance`` take ``seconds_per_rollout`` on a fake clock,
+    from a fresh speed estimate; returns the clock, the list of decoded chunks (rollouts, copies, start
+    offset, coordinates) and the policy's decoder."""
+    from nco import budget, neural
 
     clock, calls = [0.0], []
-    real = neural._greedy_rollouts
+    real = budget.greedy_rollouts
 
     def greedy_rollouts(policy, problem, batch, starts, factor, pomo, offset=0):
         calls.append((starts, factor, offset, batch.coords.clone()))
         clock[0] += seconds_per_rollout * starts * factor
         return real(policy, problem, batch, starts, factor, pomo, offset)
 
-    monkeypatch.setattr(neural, "_greedy_rollouts", greedy_rollouts)
-    monkeypatch.setattr(neural, "_now", lambda: clock[0])
-    return clock, calls
+    monkeypatch.setattr(budget, "greedy_rollouts", greedy_rollouts)
+    decoder = neural.loaded_policy(instance)[0].decoder
+    monkeypatch.setattr(decoder, "clock", lambda: clock[0])
+    monkeypatch.setattr(decoder, "seconds_per_unit", None)  # a fresh device: the first chunk measures it
+    return clock, calls, decoder
 
 
 def test_decoding_fills_its_budget_chunk_by_chunk(monkeypatch):
@@ -159,8 +162,7 @@ def test_decoding_fills_its_budget_chunk_by_chunk(monkeypatch):
 
     instance = random_cvrp(30, seed=5)
     unit = instance.num_nodes ** 2
-    clock, calls = _slow_device(monkeypatch, 1 / 16)
-    monkeypatch.setattr(neural, "_SECONDS_PER_UNIT", {})  # a fresh device: the first chunk measures it
+    clock, calls, decoder = _slow_device(monkeypatch, instance, 1 / 16)
     found = neural.candidate_solutions(instance, count=500, augment_factor=8, budget=5.0)
     # 32 starts probed but only 30 exist; then the 2nd and 3rd symmetric copies while 80 rollouts fit in 5 s
     assert [c[:3] for c in calls] == [(30, 1, 0), (30, 1, 0), (20, 1, 0)] and clock[0] == 5.0
@@ -177,7 +179,7 @@ def test_decoding_fills_its_budget_chunk_by_chunk(monkeypatch):
     assert len(neural.candidate_solutions(instance, count=50, budget=0.0)) >= 1  # at least one rollout
     assert [c[:3] for c in calls] == [(1, 1, 0)]
     calls.clear()
-    monkeypatch.setattr(neural, "_SECONDS_PER_UNIT", {"cpu": (1 / 16) / unit})
+    decoder.seconds_per_unit = (1 / 16) / unit
     neural.candidate_solutions(instance, count=500, augment_factor=8, budget=15.0)  # all 240 in one decoding
     assert [c[:3] for c in calls] == [(30, 8, 0)]
 
@@ -186,22 +188,28 @@ def test_chunked_starts_continue_where_the_last_chunk_ended(monkeypatch):
     from nco import neural
 
     instance = random_tsp(40, seed=3)
-    clock, calls = _slow_device(monkeypatch, 1 / 16)
-    monkeypatch.setattr(neural, "_SECONDS_PER_UNIT", {})
-    monkeypatch.setattr(neural, "PROBE_STARTS", 8)
-    policy, meta, batch = neural._policy_and_batch(instance, None)
-    chunks = neural.rollouts_within(policy, "tsp", batch, 40, 1, True, budget=2.0)
+    clock, calls, decoder = _slow_device(monkeypatch, instance, 1 / 16)
+    monkeypatch.setattr(decoder, "probe_starts", 8)
+    loaded, batch = neural.loaded_policy(instance)
+    chunks = decoder.rollouts(loaded.policy, "tsp", batch, 40, 1, True, budget=2.0)
     assert [c[:3] for c in calls] == [(8, 1, 0), (24, 1, 8)] and clock[0] == 2.0
     first = torch.cat([c.actions[0, :, 0] for c in chunks])
     assert first.tolist() == list(range(32))  # start nodes 0..31, each once
+
+
+def test_each_loaded_policy_keeps_its_own_decoding_speed():
+    from nco import neural
+
+    tsp, cvrp = neural.loaded_policy(random_tsp(20, seed=1))[0], neural.loaded_policy(random_cvrp(20, seed=1))[0]
+    assert tsp.decoder is not cvrp.decoder  # a CVRP policy's speed says nothing of a TSP policy's
+    assert neural.loaded_policy(random_tsp(20, seed=2))[0].decoder is tsp.decoder  # kept between instances
 
 
 def test_neural_solver_keeps_its_time_limit(monkeypatch):
     from nco import neural
 
     instance = random_cvrp(30, seed=6)
-    clock, calls = _slow_device(monkeypatch, 1 / 16)
-    monkeypatch.setattr(neural, "_SECONDS_PER_UNIT", {})
+    clock, calls, _ = _slow_device(monkeypatch, instance, 1 / 16)
     solution = neural.solve_neural(instance, time_limit=4.0)
     # 30 + 30 + 4 of the 240 rollouts, less what loading the policy took of the limit (real time)
     assert 60 < sum(c[0] * c[1] for c in calls) <= 64 and clock[0] <= 4.0
@@ -220,11 +228,13 @@ def test_candidate_solutions_are_distinct_checked_and_best_first():
 
 
 @pytest.mark.parametrize("solver", ["neural+ga", "neural+ortools"])
-def test_hybrids_start_from_the_policy_and_improve_on_it(solver, warm_kernels):
-    from nco.neural import candidate_solutions
+def test_hybrids_start_from_the_policy_and_improve_on_it(solver, warm_kernels, monkeypatch):
+    from nco.neural import candidate_solutions, loaded_policy
 
     instance = random_cvrp(50, seed=8)
-    start = candidate_solutions(instance)[0].cost  # the same decoding the hybrid starts from
+    start = candidate_solutions(instance)[0].cost  # the same decoding the hybrid starts from ...
+    # ... whole, however busy the machine: the decoder believes every start fits the hybrid's budget
+    monkeypatch.setattr(loaded_policy(instance)[0].decoder, "seconds_per_unit", 1e-12)
     hybrid = nco.solve(instance, solver, time_limit=2)
     assert hybrid.solver == solver and hybrid.cost == evaluate(instance, hybrid.routes)
     assert hybrid.history[0][1] == pytest.approx(start)  # its curve starts at the policy's best ...

@@ -153,3 +153,54 @@ def test_nco_train_compile_trains_with_compiled_steps(tmp_path):
                  "--batch-size", "8", "--accelerator", "cpu", "--compile", "--out", str(out)]) == 0
     _, meta = load_policy(out / "policy.pt")
     assert meta["training"]["compile"] is True and meta["training"]["instances_seen"] > 0
+
+
+def test_train_config_is_read_alike_from_flags_yaml_and_keywords(tmp_path):
+    from nco.cli import build_parser
+    from nco.train_config import TrainConfig
+
+    args = build_parser().parse_args(["train", "cvrp", "--max-steps", "3", "--cities", "monaco", "nice",
+                                      "--compile", "--lr", "0.001", "--devices", "2"])
+    flags = TrainConfig.from_args(args)
+    assert (flags.max_steps, flags.cities, flags.compile, flags.lr, flags.devices) == (3, ["monaco", "nice"],
+                                                                                       True, 1e-3, 2)
+    assert (flags.baseline, flags.batch_size, flags.num_nodes) == ("shared", 64, 20)  # POMO's published ones
+    yaml = tmp_path / "run.yaml"
+    yaml.write_text("max_steps: 3\ncities: [monaco, nice]\ncompile: true\nlr: 0.001\ndevices: 2\n")
+    assert TrainConfig.from_yaml(yaml, problem="cvrp") == flags == TrainConfig(
+        "cvrp", max_steps=3, cities=["monaco", "nice"], compile=True, lr=1e-3, devices="2")
+    with pytest.raises(SolverError, match="unknown policy 'kool'"):
+        TrainConfig("tsp", policy="kool")
+    from nco.data import NcoError
+
+    with pytest.raises(NcoError, match="train\\(\\): unknown options \\['epochs'\\]"):
+        train("tsp", 10, epochs=3)
+    with pytest.raises(NcoError, match="unknown problem 'tsp2'; expected one of tsp"):
+        TrainConfig("tsp2")
+
+
+def test_baselines_keep_their_state_in_a_checkpoint():
+    from nco.baselines import ExponentialBaseline, RolloutBaseline, make_baseline
+    from nco.policies import make_policy
+
+    class Module:  # the little a baseline reads of the training module
+        policy = make_policy("am", "tsp")
+        global_step, world_size = 0, 1
+
+    batch = kool_batch("tsp", 10, 4, 7)
+    ema = ExponentialBaseline(beta=0.5)
+    assert float(ema(Module, batch, torch.full((4, 1), -2.0))) == -2.0
+    Module.global_step = 1
+    assert float(ema(Module, batch, torch.full((4, 1), -4.0))) == -3.0
+    again = ExponentialBaseline(beta=0.5)
+    again.load_state_dict(ema.state_dict(), Module)
+    assert float(again.ema) == -3.0
+    rollout = RolloutBaseline()
+    rollout.epoch_end(Module, torch.ones(10))  # the first epoch end freezes the policy
+    assert rollout.frozen is not None and not any(p.requires_grad for p in rollout.frozen.parameters())
+    restored = RolloutBaseline()
+    restored.load_state_dict(rollout.state_dict(), Module)
+    assert all(torch.equal(a, b) for a, b in zip(restored.frozen.state_dict().values(),
+                                                  rollout.frozen.state_dict().values()))
+    with pytest.raises(SolverError, match="unknown baseline 'mean'"):
+        make_baseline("mean")

@@ -1,0 +1,81 @@
+"""Decoding within a time budget: as many greedy rollouts as fit, chunk after chunk.
+
+A policy's decoding of one instance takes every start node and every
+symmetric copy at once when that fits the budget; otherwise the rollouts run
+in chunks (the copies in turn, each from its first start node on) while the
+next chunk is predicted to fit. A :class:`BudgetedDecoder` belongs to one
+policy on one device (:mod:`nco.neural` keeps one beside each loaded policy)
+and owns that pair's speed estimate, so that a second instance in a row is
+planned from what the first one measured.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import torch
+
+from nco.envs import make_env
+from nco.envs.batch import Batch
+
+from .policies.decoding import Rollout, augment, rollout, symmetric_copy
+
+PROBE_STARTS = 32  # rollouts of the first chunk, which measures the speed (fewer: fixed costs dominate)
+
+
+def greedy_rollouts(policy: torch.nn.Module, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
+                    offset: int = 0) -> Rollout:
+    """Greedy rollouts from ``starts`` start nodes (from ``offset`` on) of ``factor`` symmetric copies."""
+    with torch.inference_mode():
+        return rollout(policy, make_env(problem), augment(batch, factor), "greedy",
+                       num_starts=starts if pomo else 1, multistart=pomo, log_prob=False, start_offset=offset)
+
+
+class BudgetedDecoder:
+    """Greedy rollouts of one policy on one device within a budget, planned from its last measured speed.
+
+    A rollout costs about nodes^2 (one step per node, each over every node);
+    ``seconds_per_unit`` is the last chunk's seconds per rollout x nodes^2
+    (None until one has run: the first chunk then decodes ``probe_starts``
+    rollouts and measures it). Fixed costs per step make a small chunk dearer
+    per rollout than a large one, so the estimate errs on the safe side; a very
+    tight budget can be overrun by one chunk's error.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter, probe_starts: int = PROBE_STARTS):
+        self.clock = clock
+        self.probe_starts = probe_starts
+        self.seconds_per_unit: float | None = None
+
+    def rollouts(self, policy: torch.nn.Module, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
+                 budget: float | None) -> list[Rollout]:
+        """Greedy rollouts of one instance from ``starts`` start nodes x ``factor`` symmetric copies, or as
+        many of them as fit in ``budget`` seconds (None: no limit), as a list of chunks; at least one runs."""
+        if budget is None:
+            return [greedy_rollouts(policy, problem, batch, starts, factor, pomo)]
+        starts = starts if pomo else 1  # other policies decode one rollout per copy
+        began, unit = self.clock(), batch.num_nodes ** 2
+        rate = self.seconds_per_unit
+        if rate is not None and rate * unit * starts * factor <= budget:
+            return [self._timed(policy, problem, batch, starts, factor, pomo, 0)]
+        chunks: list[Rollout] = []
+        for k in range(factor):
+            offset = 0
+            while offset < starts:
+                rate = self.seconds_per_unit
+                fit = self.probe_starts if rate is None else int((budget - (self.clock() - began)) / (rate * unit))
+                if chunks and fit < 1:
+                    return chunks
+                size = min(starts - offset, max(1, fit))
+                chunks.append(self._timed(policy, problem, symmetric_copy(batch, k), size, 1, pomo, offset))
+                offset += size
+        return chunks
+
+    def _timed(self, policy: torch.nn.Module, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
+               offset: int) -> Rollout:
+        """One chunk, whose time updates the speed estimate."""
+        began = self.clock()
+        result = greedy_rollouts(policy, problem, batch, starts, factor, pomo, offset)
+        self.seconds_per_unit = (self.clock() - began) / (starts * factor * batch.num_nodes ** 2)
+        return result

@@ -1,0 +1,39 @@
+"""Hybrids: a trained policy's solutions seed a classical solver, which refines them to the time limit.
+
+``neural+ga``: the policy's distinct solutions are the genetic search's first
+population. ``neural+ortools``: its best solution is OR-Tools' first one. The
+decoding takes at most ``HYBRID_DECODE_SHARE`` of the limit (fewer start
+nodes on large instances); the refiner gets the rest. The history starts
+when the policy's solutions exist, so a time-to-quality curve shows both.
+"""
+
+from __future__ import annotations
+
+from nco.data import Instance, Solution, make_solution
+
+from .neural import candidate_solutions
+
+HYBRID_DECODE_SHARE = 0.2  # of a hybrid's time limit, at most, for the policy's decoding
+
+
+def solve_hybrid(instance: Instance, refiner: str, time_limit: float = 10.0, seed: int = 0,
+                 initial: Solution | None = None) -> Solution:
+    """The policy's solutions seed a classical refiner (``ga``: the first population; ``ortools``: the best
+    as its first solution), which then runs for what is left of ``time_limit``. The decoding takes at most
+    about ``HYBRID_DECODE_SHARE`` of the limit (fewer start nodes on large instances)."""
+    from nco.solvers import get_solver
+    from nco.solvers.common import Clock
+
+    clock = Clock(time_limit)
+    seeds = candidate_solutions(instance, budget=HYBRID_DECODE_SHARE * time_limit)
+    ready = clock.elapsed()  # the policy's solutions exist from here on
+    left = max(0.05 * time_limit, clock.remaining())
+    if refiner == "ga":
+        from nco.solvers.genetic import genetic
+
+        refined = genetic(instance, time_limit=left, seed=seed, seeds=seeds)
+    else:
+        refined = get_solver(refiner)(instance, time_limit=left, seed=seed, initial=seeds[0])
+    history = [(ready, seeds[0].cost)] + [(ready + t, c) for t, c in refined.history]
+    return make_solution(instance, refined.routes, solver=f"neural+{refiner}", runtime=clock.elapsed(),
+                         history=history)

@@ -1,0 +1,151 @@
+"""The options of one training run, spelled once: ``nco train``'s flags, its YAML file, :func:`nco.training.train`
+and the LightningModule all read :class:`TrainConfig`.
+
+Each field's ``help`` is its ``nco train`` flag's help (a field without one is
+set in YAML or Python only). Options left unset take the policy's published
+defaults (batch size and learning rate: Kool 2019, Kwon 2020, Bello 2016) and
+its usual baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nco.data import NcoError, SolverError, get_problem
+
+from .baselines import BASELINES
+from .policies import DEFAULT_BASELINE, MULTISTART, PRESETS
+
+POLICY_DEFAULTS = {  # batch size and learning rate per policy, as published
+    "am": {"batch_size": 512, "lr": 1e-4},
+    "pomo": {"batch_size": 64, "lr": 1e-4},
+    "matrix": {"batch_size": 64, "lr": 1e-4},
+    "ptrnet": {"batch_size": 128, "lr": 1e-3},
+}
+
+
+def _flag(help: str, default: Any = None, **argparse_options: Any) -> Any:
+    """A field that is also an ``nco train`` flag."""
+    return field(default=default, metadata={"help": help, **argparse_options})
+
+
+@dataclass
+class TrainConfig:
+    """Everything one ``nco train`` run reads; construct with keywords, or from a YAML file and flags."""
+
+    problem: str
+    num_nodes: int = _flag("instance size: cities or customers, as the problem counts them (default 20)", 20,
+                           metavar="N")
+    policy: str = _flag("default: pomo; matrix: POMO whose attention also reads the distance matrix", "pomo",
+                        choices=tuple(PRESETS))
+    baseline: str | None = _flag("default: shared for pomo, rollout for am, exponential for ptrnet",
+                                 choices=tuple(BASELINES))
+    max_minutes: float = _flag("wall-clock budget (default 10)", 10.0, metavar="M")
+    max_steps: int = _flag("also stop after this many optimizer steps", -1)
+    accelerator: str = _flag("auto, cpu, gpu (default auto)", "auto")
+    devices: str | int = _flag("auto, or a number of devices (default auto)", "auto")
+    out: str = _flag("output folder (default runs/nco)", "runs/nco", metavar="DIR")
+    resume: str | None = _flag("continue from a Lightning checkpoint", metavar="CKPT")
+    init: str | None = _flag("start from these weights (fresh optimizer)", metavar="POLICY.pt")
+    cities: list[str] | None = _flag("train on subsets of these cities (bundled names or .npz files of nco data "
+                                     "build-city), distance and duration matrices alike, instead of uniform "
+                                     "instances", metavar="CITY")
+    curriculum: str | None = _flag("train on smaller instances first: 20:1.5m,50:2m is 1.5 minutes at 20 nodes, "
+                                   "2 at 50, then --num-nodes for the rest; 20:300,50:200 counts optimizer steps",
+                                   metavar="SIZE:AMOUNT,...")
+    leader_reward: float = _flag("with the shared baseline: the best start's advantage counts 1 + ALPHA times "
+                                 "(Wang et al. 2024; default 0, plain POMO)", 0.0, metavar="ALPHA")
+    compile: bool = _flag("take the training rollouts' steps with torch.compile: fewer, fused kernels, for a GPU "
+                          "where launching them bounds the step (no faster on a CPU; compiling takes a minute)",
+                          False)
+    seed: int = _flag("random seed (default 0)", 0)
+    batch_size: int | None = _flag("instances per optimizer step (default: the policy's published one)")
+    lr: float | None = _flag("learning rate (default 1e-4 for pomo, as published)")
+    steps_per_epoch: int = _flag("training steps between validations (default 100)", 100)
+    val_size: int = _flag("validation instances (default 1000)", 1000)
+    val_batch_size: int = 250
+    weight_decay: float = 1e-6
+    exp_beta: float = 0.8  # the exponential baseline's weight of the past
+    policy_config: dict[str, Any] | None = None  # the policy's constructor options (see nco.policies.PRESETS)
+
+    def __post_init__(self) -> None:
+        get_problem(self.problem)  # an unknown problem: the one error that lists the registered ones
+        if self.policy not in PRESETS:
+            raise SolverError(f"unknown policy {self.policy!r}; expected one of {', '.join(PRESETS)}")
+        self.baseline = self.baseline or DEFAULT_BASELINE.get(self.policy, "exponential")
+        defaults = POLICY_DEFAULTS.get(self.policy, {})
+        self.batch_size = self.batch_size or defaults.get("batch_size", 64)
+        self.lr = self.lr or defaults.get("lr", 1e-4)
+        if isinstance(self.devices, str) and self.devices.isdigit():
+            self.devices = int(self.devices)
+        self.out = str(self.out)
+        if self.max_minutes <= 0:
+            raise SolverError(f"max_minutes: expected minutes > 0, got {self.max_minutes}")
+        if self.baseline not in BASELINES:
+            raise SolverError(f"unknown baseline {self.baseline!r}; expected one of {', '.join(BASELINES)}")
+        if self.baseline == "shared" and self.policy not in MULTISTART:
+            raise SolverError("the shared baseline needs POMO's multiple starts (--policy pomo or matrix)")
+        if self.leader_reward < 0:
+            raise SolverError(f"leader_reward: expected a weight >= 0, got {self.leader_reward}")
+        if self.leader_reward and self.baseline != "shared":
+            raise SolverError("leader_reward weighs the best of POMO's starts: it needs the shared baseline")
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any], source: str = "options") -> TrainConfig:
+        """A config from a mapping of option names; an unknown name is an error naming ``source``."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(options) - names)
+        if unknown:
+            raise NcoError(f"{source}: unknown options {unknown}; expected some of {sorted(names)}")
+        return cls(**options)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **overrides: Any) -> TrainConfig:
+        """The options in a YAML file (a mapping of option: value), ``overrides`` taking precedence."""
+        import yaml
+
+        try:
+            with open(path) as fh:
+                data = yaml.safe_load(fh) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise NcoError(f"{path}: cannot read the YAML config ({exc})") from None
+        if not isinstance(data, dict):
+            raise NcoError(f"{path}: expected a mapping of option: value")
+        return cls.from_options(data | overrides, source=str(path))
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """One ``--flag`` per field with a help text; unset flags stay None so that a YAML file's value holds."""
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if "help" not in f.metadata:
+                continue
+            flag = "--" + f.name.replace("_", "-")
+            options = {k: v for k, v in f.metadata.items()}
+            kind = hints[f.name]
+            if kind is bool:
+                parser.add_argument(flag, action="store_const", const=True, default=None, **options)
+                continue
+            if kind == list[str] | None:
+                options["nargs"] = "+"
+            elif kind in (int, float, int | None, float | None):
+                options["type"] = typing.get_args(kind)[0] if typing.get_args(kind) else kind
+            parser.add_argument(flag, default=None, **options)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> TrainConfig:
+        """The config of parsed ``nco train`` arguments: the ``--config`` file, then the flags given."""
+        given = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
+                 if "help" in f.metadata and getattr(args, f.name, None) is not None}
+        if args.config:
+            return cls.from_yaml(args.config, problem=args.problem, **given)
+        return cls(problem=args.problem, **given)
+
+    def hparams(self) -> dict[str, Any]:
+        """The options as a plain dict (what Lightning saves with a checkpoint)."""
+        return dataclasses.asdict(self)

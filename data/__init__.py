@@ -1,6 +1,7 @@
 """Instances, solutions, generators and file formats (``nco.data``)."""
 
-from .cities import City, build_city, bundled_cities, load_city
+from .cities import City, bundled_cities, load_city
+from .city_build import build_city
 from .errors import InstanceError, NcoError, SolutionError, SolverError
 from .cvrp import CVRP_CAPACITY, CVRPInstance, capacity_for, random_cvrp
 from .generate import KOOL_TEST_SEED, KOOL_VALIDATION_SEED, kool_test_set

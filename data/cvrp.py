@@ -7,7 +7,7 @@ identical vehicles of integer capacity.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 
@@ -94,8 +94,9 @@ class CVRPInstance:
     @classmethod
     def from_coords(cls, coords: np.ndarray, demand: np.ndarray, capacity: int, name: str = "cvrp") -> "CVRPInstance":
         """An instance whose matrix is the unrounded Euclidean distance; ``coords[0]`` is the depot."""
-        coords = check_coords(coords, len(coords), None)
-        return cls(distance=euclidean_matrix(coords), demand=demand, capacity=capacity, coords=coords, name=name)
+        xy = check_coords(coords, len(coords), None)
+        assert xy is not None  # given, so checked
+        return cls(distance=euclidean_matrix(xy), demand=demand, capacity=capacity, coords=xy, name=name)
 
     @property
     def num_nodes(self) -> int:
@@ -138,7 +139,7 @@ def draw(sampler: Sampler, count: int, size: int, distribution: str = "uniform",
     return {"coords": coords, **features(sampler, count, size, capacity)}
 
 
-def kool_arrays(size: int, count: int = 10_000, seed: int = KOOL_TEST_SEED) -> dict[str, np.ndarray]:
+def kool_arrays(size: int, count: int = 10_000, seed: int = KOOL_TEST_SEED) -> dict[str, Any]:
     """The exact data of Kool et al.'s CVRP test set of ``size`` customers, drawn as they drew it (depot,
     locations, demand), in :func:`draw`'s layout."""
     state = np.random.RandomState(seed)
@@ -195,7 +196,9 @@ def from_file(data: dict[str, Any], distance: np.ndarray, coords: np.ndarray | N
     capacity = data["capacity"]
     if not isinstance(capacity, (int, float)):
         raise InstanceError(f"expected a positive integer, got {capacity!r}", field="CAPACITY", path=path)
-    return CVRPInstance(distance=distance, demand=demand, capacity=capacity, coords=coords, name=name, path=path)
+    # a float is passed on as read: the instance checks that it is a positive integer and names the field
+    return CVRPInstance(distance=distance, demand=demand, capacity=cast(int, capacity), coords=coords, name=name,
+                        path=path)
 
 
 def solution_text(instance: CVRPInstance, solution: Any, cost: str) -> str:

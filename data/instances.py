@@ -88,7 +88,7 @@ class Instance(Protocol):
 
     ``problem`` names its registry entry; ``size`` is the number the problem
     is named by (cities, customers); ``max_routes`` is None when any number
-    of routes may be used; ``kernel_arrays`` gives ``(distance, demand,
+    of routes may be used and ``min_routes`` a lower bound on them; ``kernel_arrays`` gives ``(distance, demand,
     capacity)`` for the kernels, which check and cost every solution.
     """
 
@@ -104,6 +104,9 @@ class Instance(Protocol):
 
     @property
     def size(self) -> int: ...
+
+    @property
+    def min_routes(self) -> int: ...
 
     @property
     def symmetric(self) -> bool: ...

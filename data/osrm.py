@@ -29,6 +29,7 @@ import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -189,7 +190,7 @@ class OsrmServer:
         self.profile = profile if profile in PROFILES else "driving"
         self.max_table = max_table
         self.process: subprocess.Popen | None = None
-        self._log = None
+        self._log: IO[str] | None = None
 
     def __enter__(self) -> "OsrmServer":
         if _port_taken(self.port):
@@ -209,6 +210,7 @@ class OsrmServer:
         self.stop()
 
     def _wait_ready(self, timeout: float = 60.0) -> None:
+        assert self.process is not None  # started by __enter__
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

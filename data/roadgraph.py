@@ -44,7 +44,7 @@ def road_segments(pbf: str | Path) -> np.ndarray:
 
     pieces = []
     for way in osmium.FileProcessor(str(pbf), osmium.osm.NODE | osmium.osm.WAY).with_locations():
-        if way.is_way() and _drivable(way.tags):
+        if isinstance(way, osmium.osm.Way) and _drivable(way.tags):
             nodes = [(n.lon, n.lat) for n in way.nodes if n.location.valid()]
             pieces += [(*a, *b) for a, b in zip(nodes, nodes[1:])]
     return np.array(pieces, dtype=np.float32).reshape(-1, 4)
@@ -55,10 +55,11 @@ def road_graph(pbf: str | Path):
     import osmium
     import osmnx as ox
 
-    present = {n.id for n in osmium.FileProcessor(str(pbf), osmium.osm.NODE) if n.location.valid()}
+    present = {n.id for n in osmium.FileProcessor(str(pbf), osmium.osm.NODE)
+               if isinstance(n, osmium.osm.Node) and n.location.valid()}
     ways = []  # (way, its longest run of nodes inside the extract): clipped ways lose their outside ends
     for way in osmium.FileProcessor(str(pbf), osmium.osm.WAY):
-        if _drivable(way.tags):
+        if isinstance(way, osmium.osm.Way) and _drivable(way.tags):
             runs, run = [], []
             for ref in (n.ref for n in way.nodes):
                 if ref in present:

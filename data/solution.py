@@ -49,7 +49,7 @@ def to_sequence(routes: Sequence[Sequence[int]]) -> np.ndarray:
     return np.asarray(seq, dtype=np.int64)
 
 
-def from_sequence(seq: np.ndarray) -> tuple[tuple[int, ...], ...]:
+def from_sequence(seq: Sequence[int] | np.ndarray) -> tuple[tuple[int, ...], ...]:
     """Split a giant sequence at depot visits into routes (empty ones dropped)."""
     routes: list[tuple[int, ...]] = []
     current: list[int] = []
@@ -93,7 +93,7 @@ def evaluate(instance: Instance, routes: Sequence[Sequence[int]]) -> float:
 def make_solution(instance: Instance, routes: Sequence[Sequence[int]], solver: str = "",
                   runtime: float = 0.0, history: Sequence[tuple[float, float]] = ()) -> Solution:
     """Build a :class:`Solution` whose cost is recomputed and verified by the checker."""
-    routes = tuple(tuple(int(c) for c in r) for r in routes if len(r) > 0)
-    cost = evaluate(instance, routes)
-    return Solution(routes=routes, cost=cost, problem=instance.problem, solver=solver,
+    checked = tuple(tuple(int(c) for c in r) for r in routes if len(r) > 0)
+    cost = evaluate(instance, checked)
+    return Solution(routes=checked, cost=cost, problem=instance.problem, solver=solver,
                     runtime=float(runtime), history=tuple((float(t), float(c)) for t, c in history))

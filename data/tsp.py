@@ -39,8 +39,9 @@ class TSPInstance:
     @classmethod
     def from_coords(cls, coords: np.ndarray, name: str = "tsp") -> "TSPInstance":
         """An instance whose matrix is the unrounded Euclidean distance between ``coords``."""
-        coords = check_coords(coords, len(coords), None)
-        return cls(distance=euclidean_matrix(coords), coords=coords, name=name)
+        xy = check_coords(coords, len(coords), None)
+        assert xy is not None  # given, so checked
+        return cls(distance=euclidean_matrix(xy), coords=xy, name=name)
 
     @property
     def num_nodes(self) -> int:
@@ -51,6 +52,11 @@ class TSPInstance:
     def size(self) -> int:
         """The size the problem is named by: cities."""
         return self.num_nodes
+
+    @property
+    def min_routes(self) -> int:
+        """A tour is one route."""
+        return 1
 
     @property
     def symmetric(self) -> bool:

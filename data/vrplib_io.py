@@ -38,7 +38,7 @@ def _split_edge_weights(text: str) -> tuple[str, str | None]:
         head = _SECTION.match(line.upper())
         stripped = line.strip()
         if head or stripped.upper() == "EOF":
-            inside = bool(head) and head.group(1) == "EDGE_WEIGHT_SECTION"
+            inside = head is not None and head.group(1) == "EDGE_WEIGHT_SECTION"
             if inside:
                 body = []
                 continue

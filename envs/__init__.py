@@ -8,13 +8,18 @@ finds it through the registry). The torch modules load on first use, so that
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .contracts import Env
 
 _LAZY = {
     "Batch": "batch", "random_batch": "batch", "from_instances": "batch", "kool_batch": "batch",
+    "Env": "contracts", "State": "contracts",
 }
 
 
-def make_env(problem: str):
+def make_env(problem: str) -> Env:
     """The batched environment of a registered problem (see ``nco.data.problems``)."""
     from nco.data import get_problem
 

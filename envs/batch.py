@@ -3,6 +3,8 @@
 A problem's env module turns arrays (drawn by its generator, or stacked
 from instances) into a :class:`Batch` with ``make_batch``; the functions here
 are the same for every problem and ask the registry which module to use.
+``unit_square`` and ``mean_scaled`` put any batch's coordinates and matrices
+on the scale policies were trained on.
 """
 
 from __future__ import annotations
@@ -30,6 +32,13 @@ class Batch:
     coords: torch.Tensor | None = None
     demand: torch.Tensor | None = None
     capacity: torch.Tensor | None = None
+
+    def require(self, name: str) -> torch.Tensor:
+        """The tensor ``name`` (``coords``, ``demand``, ``capacity``), or an error saying the batch lacks it."""
+        value = getattr(self, name)
+        if value is None:
+            raise InstanceError(f"this {self.problem} batch has no {name}", field=name)
+        return value
 
     @property
     def size(self) -> int:
@@ -97,6 +106,15 @@ def euclidean(coords: torch.Tensor) -> torch.Tensor:
     return torch.cdist(coords, coords)
 
 
+def matrix_of(dist: torch.Tensor | None, coords: torch.Tensor | None) -> torch.Tensor:
+    """``dist`` when given, else the Euclidean matrix of ``coords`` (one of them is needed)."""
+    if dist is not None:
+        return dist
+    if coords is None:
+        raise InstanceError("expected coordinates or a distance matrix", field="coords")
+    return euclidean(coords)
+
+
 def random_batch(problem: str, num_nodes: int, size: int, device: torch.device | str = "cpu",
                  generator: torch.Generator | None = None, distribution: str = "uniform") -> Batch:
     """``size`` random instances drawn on ``device`` by the problem's generator: ``num_nodes`` cities, or
@@ -122,3 +140,17 @@ def from_instances(instances: Sequence[Instance], device: torch.device | str = "
     spec = get_problem(instances[0].problem)
     dist = as_float(np.stack([i.distance for i in instances]), device)
     return spec.env_module().make_batch(spec.data.arrays_of(instances), dist=dist, device=device)
+
+
+def unit_square(coords: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``coords [B, N, 2]`` shifted and scaled (one factor for both axes) into the unit square, and the factors."""
+    lo = coords.amin(1, keepdim=True)
+    span = (coords.amax(1, keepdim=True) - lo).amax(-1, keepdim=True).clamp_min(1e-12)
+    return (coords - lo) / span, span
+
+
+def mean_scaled(dist: torch.Tensor) -> torch.Tensor:
+    """``dist [B, N, N]`` divided by each instance's mean off-diagonal entry."""
+    n = dist.shape[1]
+    scale = dist.sum((1, 2), keepdim=True) / (n * (n - 1))
+    return dist / scale.clamp_min(1e-12)

@@ -14,21 +14,7 @@ import torch
 
 from nco.data import InstanceError, get_problem
 
-from .batch import Batch, TorchSampler
-
-
-def unit_square(coords: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``coords [B, N, 2]`` shifted and scaled (one factor for both axes) into the unit square, and the factors."""
-    lo = coords.amin(1, keepdim=True)
-    span = (coords.amax(1, keepdim=True) - lo).amax(-1, keepdim=True).clamp_min(1e-12)
-    return (coords - lo) / span, span
-
-
-def mean_scaled(dist: torch.Tensor) -> torch.Tensor:
-    """``dist [B, N, N]`` divided by each instance's mean off-diagonal entry."""
-    n = dist.shape[1]
-    scale = dist.sum((1, 2), keepdim=True) / (n * (n - 1))
-    return dist / scale.clamp_min(1e-12)
+from .batch import Batch, TorchSampler, mean_scaled, unit_square
 
 
 class CityPool:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from .batch import Batch, as_float, euclidean
+from .batch import Batch, as_float, matrix_of
 
 _EPS = 1e-6  # demands are fractions of the capacity; leave room for float rounding
 
@@ -80,7 +80,7 @@ class CVRPEnv:
                          served=torch.zeros((b, num_starts), dtype=torch.long, device=dev),
                          rows=torch.arange(b, device=dev)[:, None],
                          cols=torch.arange(num_starts, device=dev)[None, :],
-                         need=(batch.demand - _EPS)[:, None, :])
+                         need=(batch.require("demand") - _EPS)[:, None, :])
 
     def start_actions(self, state: CVRPState, offset: int = 0) -> torch.Tensor:
         """POMO's first actions: rollout ``s`` goes first to customer ``offset + s + 1``.
@@ -100,7 +100,7 @@ class CVRPEnv:
         rows, cols = state.rows, state.cols
         state.length = state.length + state.batch.dist[rows, state.current, action]
         customer = action != 0
-        state.free = torch.where(customer, state.free - state.batch.demand[rows, action], 1.0)
+        state.free = torch.where(customer, state.free - state.batch.require("demand")[rows, action], 1.0)
         state.served = state.served + customer  # an allowed action never revisits a customer
         state.visited[rows, cols, action] = customer  # the depot column stays False (going there serves no one)
         state.current = action
@@ -117,7 +117,7 @@ def make_batch(arrays: dict[str, Any], dist: torch.Tensor | None = None,
     count = demand.shape[0]
     caps = as_float(arrays["capacity"], demand.device).expand(count).contiguous()  # a scalar, or one each
     demand = torch.cat([demand.new_zeros(count, 1), demand], 1) / caps[:, None]
-    return Batch("cvrp", euclidean(coords) if dist is None else dist, coords, demand, caps)
+    return Batch("cvrp", matrix_of(dist, coords), coords, demand, caps)
 
 
 # -- Gymnasium (see gym_adapters) ---------------------------------------------------------------
@@ -136,7 +136,7 @@ def gym_spaces(n: int) -> tuple[spaces.Dict, spaces.Discrete]:
 def observe(state: CVRPState) -> dict[str, np.ndarray]:
     """Observations ``[B, ...]`` as fresh NumPy arrays (never views of the state)."""
     b = state.batch
-    nodes = torch.cat([b.coords, b.demand[..., None]], -1)
+    nodes = torch.cat([b.require("coords"), b.require("demand")[..., None]], -1)
     return {"nodes": nodes.numpy().astype(np.float32, copy=True), "mask": state.mask[:, 0].numpy().astype(np.int8),
             "current": state.current[:, 0].numpy().astype(np.int64),
             "load": state.free[:, :1].clamp(0, 1).numpy().astype(np.float32)}

@@ -15,6 +15,8 @@ sets ``info["illegal_action"]``; ``info["action_mask"]`` always holds the mask.
 
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium as gym
 import numpy as np
 import torch
@@ -44,7 +46,7 @@ class RoutingEnv(gym.Env):
         self.num_nodes = int(num_nodes)
         self.env = self.module.ENV()
         self.observation_space, self.action_space = self.module.gym_spaces(self.num_nodes)
-        self.state = None
+        self.state: Any = None  # the problem's State (nco.envs.contracts) once reset
 
     def _obs(self) -> dict[str, np.ndarray]:
         return {k: v[0] for k, v in self.module.observe(self.state).items()}
@@ -83,7 +85,7 @@ class RoutingVectorEnv(VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.rng = np.random.default_rng()
-        self.state = None
+        self.state: Any = None  # the problem's State (nco.envs.contracts) once reset
         self.finished = np.zeros(self.num_envs, dtype=bool)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from .batch import Batch, as_float, euclidean
+from .batch import Batch, as_float, matrix_of
 
 
 @dataclass
@@ -92,7 +92,7 @@ def make_batch(arrays: dict[str, Any], dist: torch.Tensor | None = None,
                device: torch.device | str | None = None) -> Batch:
     """A batch from the data layer's arrays (``coords``); the matrix is Euclidean unless given."""
     coords = None if arrays.get("coords") is None else as_float(arrays["coords"], device)
-    return Batch("tsp", euclidean(coords) if dist is None else dist, coords)
+    return Batch("tsp", matrix_of(dist, coords), coords)
 
 
 # -- Gymnasium (see gym_adapters) ---------------------------------------------------------------
@@ -111,7 +111,7 @@ def observe(state: TSPState) -> dict[str, np.ndarray]:
     """Observations ``[B, ...]`` as fresh NumPy arrays (never views of the state)."""
     current = state.current[:, 0].clone()
     current[current < 0] = state.batch.num_nodes
-    return {"nodes": state.batch.coords.numpy().astype(np.float32, copy=True),
+    return {"nodes": state.batch.require("coords").numpy().astype(np.float32, copy=True),
             "mask": state.mask[:, 0].numpy().astype(np.int8), "current": current.numpy().astype(np.int64)}
 
 

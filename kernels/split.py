@@ -47,17 +47,17 @@ def split(dist: np.ndarray, demand: np.ndarray, capacity: int, order: np.ndarray
     j = n
     while j > 0:
         routes += 1
-        j = pred[j]
+        j = int(pred[j])
     seq = np.empty(n + routes + 1, dtype=np.int64)
     pos = seq.shape[0] - 1
     seq[pos] = 0
     j = n
     while j > 0:
-        i = pred[j]
+        i = int(pred[j])
         for k in range(j - 1, i - 1, -1):
             pos -= 1
             seq[pos] = order[k]
         pos -= 1
         seq[pos] = 0
         j = i
-    return best[n], seq
+    return float(best[n]), seq

@@ -20,12 +20,18 @@ from scipy import stats
 from nco.data import SolverError
 from nco.envs.batch import Batch
 
+from .policies import PolicyModule
+
 
 class Trainee(Protocol):
     """What a baseline needs of the module it serves (:class:`nco.training.Reinforce` is one)."""
 
-    policy: torch.nn.Module
-    global_step: int
+    policy: PolicyModule
+
+    @property
+    def global_step(self) -> int:
+        """Optimizer steps taken so far."""
+        ...
 
     @property
     def world_size(self) -> int:
@@ -36,11 +42,11 @@ class Trainee(Protocol):
         """``value`` averaged over the DDP ranks (itself on one device)."""
         ...
 
-    def greedy_cost(self, policy: torch.nn.Module, batch: Batch) -> torch.Tensor:
+    def greedy_cost(self, policy: PolicyModule, batch: Batch) -> torch.Tensor:
         """``[B]`` cost of ``policy``'s greedy solutions of ``batch``."""
         ...
 
-    def validation_costs(self, policy: torch.nn.Module) -> torch.Tensor:
+    def validation_costs(self, policy: PolicyModule) -> torch.Tensor:
         """Greedy costs of ``policy`` on the whole validation set."""
         ...
 
@@ -105,7 +111,7 @@ class RolloutBaseline(Baseline):
     significance = 0.05  # one-sided p-value of the paired t-test that replaces the frozen policy
 
     def __init__(self, beta: float = 0.8):
-        self.frozen: torch.nn.Module | None = None
+        self.frozen: PolicyModule | None = None
         self.warmup = ExponentialBaseline(beta)  # the first epoch, before there is a frozen policy
 
     def __call__(self, module: Trainee, batch: Batch, reward: torch.Tensor) -> torch.Tensor:
@@ -124,7 +130,7 @@ class RolloutBaseline(Baseline):
         if costs.mean() < base.mean() and p / 2 < self.significance:
             self.freeze(module.policy)
 
-    def freeze(self, policy: torch.nn.Module) -> None:
+    def freeze(self, policy: PolicyModule) -> None:
         """Make a frozen copy of ``policy`` the baseline."""
         self.frozen = copy.deepcopy(policy).eval()
         for param in self.frozen.parameters():

@@ -19,12 +19,13 @@ import torch
 from nco.envs import make_env
 from nco.envs.batch import Batch
 
+from .policies import PolicyModule
 from .policies.decoding import Rollout, augment, rollout, symmetric_copy
 
 PROBE_STARTS = 32  # rollouts of the first chunk, which measures the speed (fewer: fixed costs dominate)
 
 
-def greedy_rollouts(policy: torch.nn.Module, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
+def greedy_rollouts(policy: PolicyModule, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
                     offset: int = 0) -> Rollout:
     """Greedy rollouts from ``starts`` start nodes (from ``offset`` on) of ``factor`` symmetric copies."""
     with torch.inference_mode():
@@ -48,7 +49,7 @@ class BudgetedDecoder:
         self.probe_starts = probe_starts
         self.seconds_per_unit: float | None = None
 
-    def rollouts(self, policy: torch.nn.Module, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
+    def rollouts(self, policy: PolicyModule, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
                  budget: float | None) -> list[Rollout]:
         """Greedy rollouts of one instance from ``starts`` start nodes x ``factor`` symmetric copies, or as
         many of them as fit in ``budget`` seconds (None: no limit), as a list of chunks; at least one runs."""
@@ -72,7 +73,7 @@ class BudgetedDecoder:
                 offset += size
         return chunks
 
-    def _timed(self, policy: torch.nn.Module, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
+    def _timed(self, policy: PolicyModule, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
                offset: int) -> Rollout:
         """One chunk, whose time updates the speed estimate."""
         began = self.clock()

@@ -19,7 +19,7 @@ from torch import nn
 from nco.data import NcoError
 from nco.data.atomic import atomic_path
 
-from .policies import make_policy
+from .policies import PolicyModule, make_policy
 
 FORMAT = "nco-policy"
 VERSION = 1
@@ -85,7 +85,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def load_policy(path: str | os.PathLike, problem: str | None = None,
-                policy: str | None = None) -> tuple[nn.Module, dict[str, Any]]:
+                policy: str | None = None) -> tuple[PolicyModule, dict[str, Any]]:
     """The policy in ``path`` (eval mode, CPU) and its metadata.
 
     ``problem`` / ``policy``, when given, must match the file's, or a

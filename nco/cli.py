@@ -13,7 +13,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from nco.data import DEFAULT_PROBLEM, PROBLEMS, NcoError, Solution, gap, get_problem, known_value, write_solution
-from nco.data.cities import build_city, bundled_cities, load_city
+from nco.data.cities import bundled_cities, load_city
+from nco.data.city_build import build_city
 from nco.data.osrm import OSRM_VERSION, install_osrm
 from nco.solvers import SOLVERS
 

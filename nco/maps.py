@@ -28,7 +28,7 @@ def plot_routes(instance: Instance, solution: Solution, path: str | Path, roads:
     xy = np.asarray(instance.coords, dtype=float)
     fig, ax = plt.subplots(figsize=(8, 8))
     if roads is not None and len(roads):
-        ax.add_collection(LineCollection(roads.reshape(-1, 2, 2), colors="0.8", linewidths=0.5, zorder=1))
+        ax.add_collection(LineCollection(list(roads.reshape(-1, 2, 2)), colors="0.8", linewidths=0.5, zorder=1))
     colours = plt.get_cmap("tab20")
     for k, route in enumerate(solution.routes):
         stops = [0, *route, 0]  # a TSP tour is (0, *routes[0]) too

@@ -21,12 +21,11 @@ import torch
 
 from nco.data import Instance, InstanceError, Solution, SolverError, get_problem, make_solution
 from nco.envs import make_env
-from nco.envs.batch import Batch, from_instances
-from nco.envs.cities import unit_square
+from nco.envs.batch import Batch, from_instances, unit_square
 
 from .budget import BudgetedDecoder
 from .checkpoints import expect, load_policy, shipped
-from .policies import MULTISTART
+from .policies import MULTISTART, PolicyModule
 from .policies.decoding import Rollout, augment, best_of, rollout, usable_factor
 
 DECODES = ("greedy", "sample", "multistart")
@@ -114,7 +113,7 @@ def routes_of(problem: str, actions: torch.Tensor) -> tuple[tuple[int, ...], ...
 class LoadedPolicy:
     """A policy ready for inference on one device, its checkpoint's metadata and its budgeted decoder."""
 
-    policy: torch.nn.Module
+    policy: PolicyModule
     meta: dict
     decoder: BudgetedDecoder
 

@@ -21,7 +21,7 @@ from nco.data import NcoError, SolverError, get_problem
 from .baselines import BASELINES
 from .policies import DEFAULT_BASELINE, MULTISTART, PRESETS
 
-POLICY_DEFAULTS = {  # batch size and learning rate per policy, as published
+POLICY_DEFAULTS: dict[str, dict[str, Any]] = {  # batch size and learning rate per policy, as published
     "am": {"batch_size": 512, "lr": 1e-4},
     "pomo": {"batch_size": 64, "lr": 1e-4},
     "matrix": {"batch_size": 64, "lr": 1e-4},
@@ -64,8 +64,8 @@ class TrainConfig:
                           "where launching them bounds the step (no faster on a CPU; compiling takes a minute)",
                           False)
     seed: int = _flag("random seed (default 0)", 0)
-    batch_size: int | None = _flag("instances per optimizer step (default: the policy's published one)")
-    lr: float | None = _flag("learning rate (default 1e-4 for pomo, as published)")
+    batch_size: int = _flag("instances per optimizer step (default: the policy's published one)", 0)
+    lr: float = _flag("learning rate (default 1e-4 for pomo, as published)", 0.0)
     steps_per_epoch: int = _flag("training steps between validations (default 100)", 100)
     val_size: int = _flag("validation instances (default 1000)", 1000)
     val_batch_size: int = 250
@@ -79,8 +79,8 @@ class TrainConfig:
             raise SolverError(f"unknown policy {self.policy!r}; expected one of {', '.join(PRESETS)}")
         self.baseline = self.baseline or DEFAULT_BASELINE.get(self.policy, "exponential")
         defaults = POLICY_DEFAULTS.get(self.policy, {})
-        self.batch_size = self.batch_size or defaults.get("batch_size", 64)
-        self.lr = self.lr or defaults.get("lr", 1e-4)
+        self.batch_size = int(self.batch_size or defaults.get("batch_size", 64))  # 0: the policy's own
+        self.lr = float(self.lr or defaults.get("lr", 1e-4))
         if isinstance(self.devices, str) and self.devices.isdigit():
             self.devices = int(self.devices)
         self.out = str(self.out)
@@ -133,8 +133,8 @@ class TrainConfig:
                 continue
             if kind == list[str] | None:
                 options["nargs"] = "+"
-            elif kind in (int, float, int | None, float | None):
-                options["type"] = typing.get_args(kind)[0] if typing.get_args(kind) else kind
+            elif kind in (int, float):
+                options["type"] = kind
             parser.add_argument(flag, default=None, **options)
 
     @classmethod

@@ -22,15 +22,16 @@ baseline decisions without gathering results.
 
 from __future__ import annotations
 
+import datetime
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from nco.data import KOOL_VALIDATION_SEED, get_problem
 from nco.envs import make_env
@@ -39,7 +40,7 @@ from nco.envs.cities import CityPool
 
 from .baselines import Baseline, make_baseline
 from .curriculum import parse_curriculum
-from .policies import MULTISTART, make_policy
+from .policies import MULTISTART, MatrixPolicy, PolicyModule, make_policy
 from .policies.decoding import Rollout, best_of, rollout
 from .train_config import TrainConfig
 GRADIENT_CLIP = 1.0  # max gradient norm of every optimizer step (the Trainer's; benchmarks/throughput.py too)
@@ -100,9 +101,11 @@ class Reinforce(L.LightningModule):
 
     def mean_over_ranks(self, value: torch.Tensor) -> torch.Tensor:
         """``value`` averaged over the DDP ranks."""
-        return self.all_gather(value).mean()
+        gathered = self.all_gather(value)
+        assert isinstance(gathered, torch.Tensor)  # a tensor in, a tensor out
+        return gathered.mean()
 
-    def solve(self, policy: torch.nn.Module, batch: Batch, decode: str, log_prob: bool = True) -> Rollout:
+    def solve(self, policy: PolicyModule, batch: Batch, decode: str, log_prob: bool = True) -> Rollout:
         """One rollout of ``policy`` on ``batch`` (all starts for POMO: one per city or customer).
 
         The training rollouts (those with log-probabilities) take their steps
@@ -113,12 +116,12 @@ class Reinforce(L.LightningModule):
         return rollout(policy, self.env, batch, decode, num_starts=starts, multistart=self.multistart,
                        log_prob=log_prob, compiled=self.config.compile and log_prob)
 
-    def greedy_cost(self, policy: torch.nn.Module, batch: Batch) -> torch.Tensor:
+    def greedy_cost(self, policy: PolicyModule, batch: Batch) -> torch.Tensor:
         """``[B]`` cost of the greedy solution (best over starts for POMO)."""
         reward, _ = best_of(self.solve(policy, batch, "greedy", log_prob=False))
         return -reward
 
-    def validation_costs(self, policy: torch.nn.Module) -> torch.Tensor:
+    def validation_costs(self, policy: PolicyModule) -> torch.Tensor:
         """Greedy costs of ``policy`` on the whole validation set, in validation-sized chunks."""
         size = self.config.val_batch_size
         return torch.cat([self.greedy_cost(policy, self.val_batch.slice(i, i + size).to(self.device))
@@ -127,11 +130,11 @@ class Reinforce(L.LightningModule):
     # -- data -------------------------------------------------------------------------------------
     def train_dataloader(self) -> DataLoader:
         # Instances are drawn on the device inside training_step; the loader only counts steps.
-        return DataLoader(range(self.config.steps_per_epoch), batch_size=None)
+        return DataLoader(cast(Dataset, range(self.config.steps_per_epoch)), batch_size=None)
 
     def val_dataloader(self) -> DataLoader:
         chunks = math.ceil(self.config.val_size / self.config.val_batch_size)
-        return DataLoader(range(chunks), batch_size=None)
+        return DataLoader(cast(Dataset, range(chunks)), batch_size=None)  # a range is a map-style dataset
 
     def draw(self, size: int, num_nodes: int | None = None) -> Batch:
         """Fresh training instances on the module's device (uniform, or from the city pool), of the
@@ -153,7 +156,8 @@ class Reinforce(L.LightningModule):
         from lightning.pytorch.callbacks import Timer
 
         # Lightning's Timer (there whenever max_time is set) keeps the elapsed time across a resume.
-        timers = [c for c in self.trainer.callbacks if isinstance(c, Timer)] if self._trainer else []
+        callbacks = getattr(self.trainer, "callbacks", []) if self._trainer else []
+        timers = [c for c in callbacks if isinstance(c, Timer)]
         if timers:
             return (timers[0].time_elapsed("train") or 0.0) / 60
         return (time.perf_counter() - self._started) / 60 if self._started is not None else 0.0
@@ -168,12 +172,7 @@ class Reinforce(L.LightningModule):
         if size is not None:
             entry = self.stages.setdefault(size, {"steps": 0, "instances": 0, "seconds": 0.0})
             entry["steps"] += 1
-            entry["instances"] += self._batch_size * self.world_size
-
-    @property
-    def _batch_size(self) -> int:
-        assert self.config.batch_size is not None  # TrainConfig fills it in
-        return self.config.batch_size
+            entry["instances"] += self.config.batch_size * self.world_size
 
     # -- steps ------------------------------------------------------------------------------------
     def on_train_start(self) -> None:
@@ -189,10 +188,10 @@ class Reinforce(L.LightningModule):
     def training_step(self, _step: int, _index: int) -> torch.Tensor:
         size = self.train_size()
         self._account(size)
-        loss, reward = self.reinforce_loss(self.draw(self._batch_size, size))
-        self.instances_seen += self._batch_size * self.world_size  # every rank draws its own batch
+        loss, reward = self.reinforce_loss(self.draw(self.config.batch_size, size))
+        self.instances_seen += self.config.batch_size * self.world_size  # every rank draws its own batch
         self.log_dict({"train/loss": loss, "train/cost": -reward.mean(), "train/num_nodes": float(size)},
-                      prog_bar=True, batch_size=self._batch_size)
+                      prog_bar=True, batch_size=self.config.batch_size)
         return loss
 
     def reinforce_loss(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -298,7 +297,7 @@ def _start_from(module: Reinforce, config: TrainConfig) -> dict[str, Any]:
     start_policy, meta = load_policy(config.init, problem=config.problem)
     if meta["policy"] == config.policy:
         module.policy.load_state_dict(start_policy.state_dict())
-    elif (meta["policy"], config.policy) == ("pomo", "matrix"):  # matrix-aware training from a trained POMO
+    elif meta["policy"] == "pomo" and isinstance(module.policy, MatrixPolicy):  # matrix-aware from a trained POMO
         module.policy.load_pomo(start_policy.state_dict())
     else:
         raise CheckpointError(f"{config.init}: a {meta['policy']} policy cannot start a {config.policy} policy")
@@ -316,7 +315,7 @@ def _trainer(config: TrainConfig, checkpoint: ModelCheckpoint) -> L.Trainer:
         rank_zero_info("compile: the first training step compiles the decoding step (up to a minute)")
     many = _device_count(config.accelerator, config.devices) > 1
     return L.Trainer(
-        max_time={"minutes": config.max_minutes}, max_epochs=-1, max_steps=config.max_steps,
+        max_time=datetime.timedelta(minutes=config.max_minutes), max_epochs=-1, max_steps=config.max_steps,
         accelerator=config.accelerator, devices=config.devices,
         # POMO leaves some weights unused (the TSP placeholder, the graph context), which plain DDP rejects.
         strategy="ddp_find_unused_parameters_true" if many else "auto", use_distributed_sampler=False,
@@ -331,7 +330,7 @@ def _save(config: TrainConfig, module: Reinforce, trainer: L.Trainer, checkpoint
     """Write the best checkpoint's policy as ``out/policy.pt`` with its training record; return the record."""
     from .checkpoints import save_policy
 
-    stages = [{"num_nodes": k, "steps": int(v["steps"]), "instances": int(v["instances"]),
+    stages: list[dict[str, Any]] = [{"num_nodes": k, "steps": int(v["steps"]), "instances": int(v["instances"]),
                "seconds": round(v["seconds"], 1)} for k, v in module.stages.items()]  # the whole run's
     best = checkpoint.best_model_path or checkpoint.last_model_path
     if best:

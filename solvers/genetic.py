@@ -15,6 +15,7 @@ For the TSP the chromosome is the tour itself and capacity never binds.
 from __future__ import annotations
 
 import functools
+from typing import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -154,7 +155,7 @@ class GeneticSearch:
             return np.concatenate(([0], giant, [0])).astype(np.int64)
         return kernels.split(self.dist, self.demand, self.capacity, giant, penalty)[1]
 
-    def _educate(self, seq: np.ndarray, penalty: float, deadline: float) -> Individual:
+    def _educate(self, seq: np.ndarray, penalty: float, deadline: float | None) -> Individual:
         spare = 0 if self.one_tour else None
         _, seq = kernels.local_search(self.dist, self.demand, self.capacity, seq, self.neighbours,
                                       seed=int(self.rng.integers(2**31)), deadline=deadline, spare_routes=spare,
@@ -231,7 +232,8 @@ class GeneticSearch:
         for seq in seeds:
             self.add(self._make(seq))
         # each child's routes made only when its turn comes: a random tour draws from the rng then, as before
-        makers = [functools.partial(np.asarray, seq, dtype=np.int64) for seq in seeds[:4 * self.params.mu]]
+        makers: list[Callable[[], np.ndarray]] = [functools.partial(np.asarray, seq, dtype=np.int64)
+                                                  for seq in seeds[:4 * self.params.mu]]
         makers += [self.random_routes] * (4 * self.params.mu - len(makers))
         for make in makers:
             if clock.remaining() <= 0:
@@ -285,5 +287,6 @@ def genetic(instance: Instance, time_limit: float = 10.0, seed: int = 0, initial
     clock = Clock(check_time_limit(time_limit))
     starts = ([initial] if initial is not None else []) + list(seeds or [])
     search = GeneticSearch(instance, seed, params or Params())
-    best = search.run(clock, [initial_sequence(instance, s) for s in starts], max_iterations)
+    sequences = [initial_sequence(instance, s) for s in starts]
+    best = search.run(clock, [s for s in sequences if s is not None], max_iterations)
     return clock.finish(instance, from_sequence(best.seq), "ga")

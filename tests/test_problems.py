@@ -117,3 +117,21 @@ def test_every_problem_has_its_module_in_every_layer():
         assert spec.env_module().ENV().reset(batch).batch is batch
         assert spec.gym_id in gym.registry
         assert hasattr(spec.policy_module().CONTEXT, "query")
+
+
+def test_every_problems_env_state_and_policies_keep_the_contracts():
+    """The protocols of nco.envs.contracts and nco.policies.contracts hold for every registered problem."""
+    from nco.envs.batch import random_batch
+    from nco.envs.contracts import Env, State
+    from nco.policies import make_policy
+    from nco.policies.contracts import Policy
+
+    for spec in PROBLEMS.values():
+        env = nco.envs.make_env(spec.name)
+        assert isinstance(env, Env) and env.problem == spec.name
+        state = env.reset(random_batch(spec.name, 8, 2), num_starts=3)
+        assert isinstance(state, State) and state.mask.shape == (2, 3, 8 + spec.depot)
+        for name in spec.policies:
+            policy = make_policy(name, spec.name)
+            assert isinstance(policy, Policy), f"{name} for {spec.name}"
+            assert policy.logits(policy.encode(state.batch), state).shape[-1] == 8 + spec.depot

@@ -1,16 +1,16 @@
 """Neural policies (``nco.policies``): the Attention Model, POMO, matrix-aware POMO and the Pointer Network.
 
 Every policy has ``encode(batch) -> cache`` and ``logits(cache, state) ->
-[B, S, N]``; :mod:`nco.policies.decoding` turns them into solutions.
+[B, S, N]`` (the :class:`~nco.policies.contracts.Policy` protocol);
+:mod:`nco.policies.decoding` turns them into solutions.
 """
 
 from __future__ import annotations
 
-from torch import nn
-
 from nco.data import InstanceError, SolverError, get_problem
 
 from .attention import AttentionPolicy
+from .contracts import Policy, PolicyModule
 from .matrix import MatrixPolicy
 from .pointer import PointerNetwork
 
@@ -29,7 +29,7 @@ MULTISTART = ("pomo", "matrix")
 DEFAULT_BASELINE = {"am": "rollout", "pomo": "shared", "matrix": "shared", "ptrnet": "exponential"}
 
 
-def make_policy(name: str, problem: str, **overrides) -> nn.Module:
+def make_policy(name: str, problem: str, **overrides) -> PolicyModule:
     """A fresh policy ``am``, ``pomo``, ``matrix`` or ``ptrnet`` for ``problem``, with published hyperparameters."""
     if name not in PRESETS:
         raise SolverError(f"unknown policy {name!r}; expected one of {', '.join(PRESETS)}")
@@ -45,5 +45,5 @@ def make_policy(name: str, problem: str, **overrides) -> nn.Module:
     return AttentionPolicy(problem, **config)
 
 
-__all__ = ["AttentionPolicy", "MatrixPolicy", "PointerNetwork", "PRESETS", "DEFAULT_BASELINE", "MULTISTART",
-           "make_policy"]
+__all__ = ["AttentionPolicy", "MatrixPolicy", "PointerNetwork", "Policy", "PolicyModule", "PRESETS",
+           "DEFAULT_BASELINE", "MULTISTART", "make_policy"]

@@ -20,6 +20,8 @@ from torch import nn
 from nco.data import InstanceError, get_problem
 from nco.envs.batch import Batch
 
+from .contracts import PolicyModule
+
 
 class Norm(nn.Module):
     """Batch norm over all nodes of the batch (AM) or instance norm per graph (POMO)."""
@@ -81,7 +83,7 @@ class Cache:
     dist: torch.Tensor | None = None  # [B, N, N] scaled matrix, for decoders that read it
 
 
-class AttentionPolicy(nn.Module):
+class AttentionPolicy(PolicyModule):
     """AM / POMO policy for a registered problem; its context (``nco.policies.<problem>``) says what the
     nodes embed and what the decoder's query holds.
 

@@ -30,8 +30,9 @@ class CVRPContext:
 
     def embed(self, policy: Any, batch: Batch) -> torch.Tensor:
         """``[B, N, D]`` initial node embeddings, the depot's first."""
-        depot = policy.embed_depot(batch.coords[:, :1])
-        customers = policy.embed(torch.cat([batch.coords[:, 1:], batch.demand[:, 1:, None]], -1))
+        coords, demand = batch.require("coords"), batch.require("demand")
+        depot = policy.embed_depot(coords[:, :1])
+        customers = policy.embed(torch.cat([coords[:, 1:], demand[:, 1:, None]], -1))
         return torch.cat([depot, customers], 1)
 
     def project(self, policy: Any, h: torch.Tensor, graph: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from nco.data import SolverError
 from nco.envs.batch import Batch
+from nco.envs.contracts import Env, State
+
+from .contracts import Policy
 
 
 @dataclass
@@ -47,7 +51,7 @@ def symmetric_copy(batch: Batch, k: int) -> Batch:
     """The batch under the ``k``-th symmetry alone (row ``k`` of every instance's :func:`augment` group)."""
     if k == 0:
         return batch
-    return Batch(batch.problem, batch.dist, symmetry(batch.coords, k), batch.demand, batch.capacity)
+    return Batch(batch.problem, batch.dist, symmetry(batch.require("coords"), k), batch.demand, batch.capacity)
 
 
 def usable_factor(batch: Batch, factor: int) -> int:
@@ -58,7 +62,7 @@ def usable_factor(batch: Batch, factor: int) -> int:
 GPU_DONE_EVERY = 4  # on a GPU, ask whether every rollout is done only every few steps (see _finished)
 
 
-def _finished(state, every: int) -> bool:
+def _finished(state: State, every: int) -> bool:
     """``state.done``, asked only once it can be true and then every ``every`` steps.
 
     Reading ``done`` makes the host wait for the device; on a GPU that stall,
@@ -91,7 +95,7 @@ def _exponential(like: torch.Tensor) -> torch.Tensor:
     return torch.rand_like(like).clamp_min_(tiny).log_().neg_()
 
 
-def decoding_step(policy, env, cache, state, greedy: bool, temperature: float = 1.0,
+def decoding_step(policy: Policy, env: Env, cache: Any, state: State, greedy: bool, temperature: float = 1.0,
                   log_prob: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
     """One step of every rollout: the chosen actions ``[B, S]`` and their log-probabilities (or None).
 
@@ -137,7 +141,7 @@ def _compiled_call(step, *args):
                           "train without --compile") from exc
 
 
-def _step_on_fresh_visits(policy, env, cache, state, greedy: bool, temperature: float = 1.0,
+def _step_on_fresh_visits(policy: Policy, env: Env, cache: Any, state: State, greedy: bool, temperature: float = 1.0,
                           log_prob: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
     """:func:`decoding_step` that marks the visit in a copy of ``state.visited``, not in place.
 
@@ -149,7 +153,7 @@ def _step_on_fresh_visits(policy, env, cache, state, greedy: bool, temperature: 
     return decoding_step(policy, env, cache, state, greedy, temperature, log_prob)
 
 
-def rollout(policy, env, batch: Batch, decode: str = "greedy", num_starts: int = 1,
+def rollout(policy: Policy, env: Env, batch: Batch, decode: str = "greedy", num_starts: int = 1,
             multistart: bool = False, temperature: float = 1.0, done_every: int | None = None,
             log_prob: bool = True, start_offset: int = 0, compiled: bool = False) -> Rollout:
     """Build complete solutions for every instance of ``batch``.
@@ -177,7 +181,7 @@ def rollout(policy, env, batch: Batch, decode: str = "greedy", num_starts: int =
         state = env.step(state, first)
     while not _finished(state, every):
         action, step_log_prob = step(policy, env, cache, state, decode == "greedy", temperature, log_prob)
-        if log_prob:
+        if step_log_prob is not None:
             total = total + step_log_prob
         actions.append(action)
     return Rollout(torch.stack(actions, -1), total, state.reward)

@@ -23,8 +23,7 @@ import torch
 from torch import nn
 
 from nco.data import get_problem
-from nco.envs.batch import Batch
-from nco.envs.cities import mean_scaled
+from nco.envs.batch import Batch, mean_scaled
 
 from .attention import AttentionPolicy, Cache
 
@@ -86,6 +85,7 @@ class MatrixPolicy(AttentionPolicy):
         scores = super().logits(cache, state)
         if not self.problem_context.has_current(state):
             return scores
+        assert cache.dist is not None  # the matrix policy's encode keeps it
         return scores + self.distance_weight * cache.dist[state.rows, state.current].to(scores.dtype)
 
     def load_pomo(self, state_dict: dict[str, torch.Tensor]) -> None:

@@ -15,6 +15,8 @@ from torch import nn
 
 from nco.envs.batch import Batch
 
+from .contracts import PolicyModule
+
 
 @dataclass
 class PointerCache:
@@ -27,7 +29,7 @@ class PointerCache:
     encoder_final: tuple[torch.Tensor, torch.Tensor]  # [B, D] each
 
 
-class PointerNetwork(nn.Module):
+class PointerNetwork(PolicyModule):
     """Pointer network policy (see :func:`nco.policies.make_policy` for the problems it solves)."""
 
     def __init__(self, problem: str, embed_dim: int = 128, hidden_dim: int = 128, tanh_clip: float = 10.0):
@@ -64,6 +66,7 @@ class PointerNetwork(nn.Module):
             hidden = (h0.repeat_interleave(s, 0), c0.repeat_interleave(s, 0))
         else:
             inp = cache.embedded[state.rows, state.current].reshape(b * s, -1)
+            assert cache.hidden is not None  # set by the first step
             hidden = cache.hidden
         h, c = self.decoder(inp, hidden)
         cache.hidden = (h, c)

@@ -1,0 +1,47 @@
+"""What every policy provides to the decoding loop, as a :class:`typing.Protocol`.
+
+A policy encodes a batch once and then scores the next action of every
+rollout at each step; :mod:`nco.policies.decoding` turns the scores into
+greedy, sampled or multi-start solutions, so a new policy needs only these two
+methods (and to be a ``torch.nn.Module`` for training and checkpoints).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+from nco.envs.batch import Batch
+from nco.envs.contracts import State
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """Scores the next action of every rollout: ``encode`` once per batch, ``logits`` once per step."""
+
+    problem: str
+
+    def encode(self, batch: Batch) -> Any:
+        """What the decoder reuses at every step (node embeddings and their projections)."""
+        ...
+
+    def logits(self, cache: Any, state: State) -> torch.Tensor:
+        """``[B, S, N]`` scores of the next node, ``-inf`` where ``state.mask`` forbids it."""
+        ...
+
+
+class PolicyModule(nn.Module):
+    """The base of nco's policies: a torch module (parameters, training, checkpoints) that keeps the
+    :class:`Policy` contract; subclasses define ``encode`` and ``logits``."""
+
+    problem: str
+
+    def encode(self, batch: Batch) -> Any:
+        """What the decoder reuses at every step."""
+        raise NotImplementedError
+
+    def logits(self, cache: Any, state: State) -> torch.Tensor:
+        """``[B, S, N]`` scores of the next node."""
+        raise NotImplementedError

@@ -18,72 +18,102 @@ from nco.data.city_build import build_city
 from nco.data.osrm import OSRM_VERSION, install_osrm
 from nco.solvers import SOLVERS
 
-from .api import load, solve
+from .api import HYBRIDS, load, solve
 from .maps import plot_routes
 from .train_config import TrainConfig
 
 EXIT_BAD_INPUT = 2
 
 
-def _solve_with_progress(console: Console, instance, args) -> Solution:
+DEMO_CITY = "monaco"  # where `nco solve` without an instance samples its CVRP
+DEFAULT_COMPARE = "ortools,neural+ga"  # OR-Tools against nco's best hybrid, unless --solver or --compare says
+
+
+def _solve_with_progress(console: Console, instance, solver: str, time_limit: float, seed: int) -> Solution:
     """Run the solver in a worker thread while a bar shows the time budget being spent."""
     result: dict[str, object] = {}
 
     def work() -> None:
         try:
-            result["solution"] = solve(instance, solver=args.solver, time_limit=args.time_limit, seed=args.seed)
+            result["solution"] = solve(instance, solver=solver, time_limit=time_limit, seed=seed)
         except BaseException as exc:  # handed back to the main thread
             result["error"] = exc
 
     worker = threading.Thread(target=work, daemon=True)
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
-        task = bar.add_task(f"{args.solver} on {instance.name}", total=args.time_limit)
+        task = bar.add_task(f"{solver} on {instance.name}", total=time_limit)
         start = time.perf_counter()
         worker.start()
         while worker.is_alive():
             worker.join(0.1)
-            bar.update(task, completed=min(args.time_limit, time.perf_counter() - start))
+            bar.update(task, completed=min(time_limit, time.perf_counter() - start))
     if "error" in result:
         raise result["error"]  # type: ignore[misc]
     return result["solution"]  # type: ignore[return-value]
 
 
-def _report(console: Console, instance, solution: Solution, reference: float | None, out: str | None) -> None:
+def _solvers(args: argparse.Namespace) -> list[str]:
+    """The solvers to run: ``--solver``, or ``--compare``'s list, or OR-Tools against the best hybrid."""
+    if args.solver and args.compare:
+        raise NcoError("give --solver or --compare, not both")
+    if args.solver:
+        return [args.solver]
+    names = [name.strip() for name in (args.compare or DEFAULT_COMPARE).split(",") if name.strip()]
+    known = ("neural", *HYBRIDS, *SOLVERS)
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        raise NcoError(f"--compare: unknown solver {', '.join(map(repr, unknown)) or '(none given)'}; expected "
+                       f"a comma-separated list of {', '.join(known)}")
+    return list(dict.fromkeys(names))  # each once, in the order given
+
+
+def _report(console: Console, instance, solutions: list[Solution], reference: float | None) -> None:
+    """One row per solution: cost, difference to the first solver's, gap to the known best, time, routes."""
     table = Table(title=f"{instance.name} ({instance.problem.upper()}, {instance.num_nodes} nodes)")
-    for column in ("solver", "cost", "known best", "gap %", "time s", "routes"):
+    first = solutions[0]
+    columns = ["solver", "cost"] + ([f"vs {first.solver} %"] if len(solutions) > 1 else [])
+    columns += (["known best", "gap %"] if reference is not None else []) + ["time s", "routes"]
+    for column in columns:
         table.add_column(column, justify="right")
-    g = gap(solution.cost, reference)
-    table.add_row(solution.solver, f"{solution.cost:.6g}" if solution.cost < 1e6 else f"{solution.cost:.0f}",
-                  "-" if reference is None else f"{reference:g}", "-" if g is None else f"{g:.2f}",
-                  f"{solution.runtime:.2f}", str(solution.num_routes))
+    for solution in solutions:
+        row = [solution.solver, f"{solution.cost:.6g}" if solution.cost < 1e6 else f"{solution.cost:.0f}"]
+        if len(solutions) > 1:
+            row.append(f"{100 * (solution.cost - first.cost) / first.cost:+.2f}" if first.cost else "-")
+        if reference is not None:
+            g = gap(solution.cost, reference)
+            row += [f"{reference:g}", "-" if g is None else f"{g:.2f}"]
+        table.add_row(*row, f"{solution.runtime:.2f}", str(solution.num_routes))
     console.print(table)
-    if out:
-        console.print(f"solution written to {out}")
+
+
+def _instance(args: argparse.Namespace):
+    """The instance to solve, its known best cost (or None) and its street map (or None)."""
+    if args.path is not None and (args.city is not None or args.uniform):
+        raise NcoError("give an instance file, --city or --uniform, not several")
+    if args.path is not None:
+        return load(args.path), known_value(args.path), None
+    if args.uniform:
+        return get_problem(args.problem).random(args.num_nodes, seed=args.seed), None, None
+    city = load_city(args.city or DEMO_CITY)
+    return city.sample(args.num_nodes, args.problem, args.objective, seed=args.seed), None, city.roads
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    """``nco solve``: solve a file (or a generated demo instance), print the result, write the solution."""
+    """``nco solve``: solve a file (or an instance sampled from a bundled city) with one solver or several
+    side by side, print the results, write the best solution and draw the routes."""
     console = Console()
-    if args.path is not None and args.city is not None:
-        raise NcoError("give an instance file or --city, not both")
-    roads = None
-    if args.city is not None:
-        city = load_city(args.city)
-        instance = city.sample(args.num_nodes, args.problem, args.objective, seed=args.seed)
-        reference, roads = None, city.roads
-    elif args.path is None:
-        instance = get_problem(args.problem).random(args.num_nodes, seed=args.seed)
-        reference = None
-    else:
-        instance = load(args.path)
-        reference = known_value(args.path)
-    solution = _solve_with_progress(console, instance, args)
+    solvers = _solvers(args)
+    instance, reference, roads = _instance(args)
+    solutions = [_solve_with_progress(console, instance, s, args.time_limit, args.seed) for s in solvers]
+    _report(console, instance, solutions, reference)
+    best = min(solutions, key=lambda s: s.cost)
     if args.out:
-        write_solution(args.out, instance, solution)
-    _report(console, instance, solution, reference, args.out)
+        write_solution(args.out, instance, best)
+        console.print(f"{best.solver}'s solution written to {args.out}" if len(solutions) > 1
+                      else f"solution written to {args.out}")
     if args.plot:
-        console.print(f"routes drawn to {plot_routes(instance, solution, args.plot, roads=roads)}")
+        console.print(f"routes drawn to {plot_routes(instance, solutions, args.plot, roads=roads)}")
     return 0
 
 
@@ -147,27 +177,35 @@ def build_parser() -> argparse.ArgumentParser:
         prog="nco", description="Neural and classical routing optimization: solve "
                                 f"{', '.join(p.title for p in PROBLEMS.values())} instances.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    p = sub.add_parser("solve", help="solve an instance file (TSPLIB/VRPLIB) or a generated demo instance",
-                       description="Solve a TSPLIB or VRPLIB instance file and print cost, gap to the "
-                                   "known optimum/BKS (when one is found beside the file), time and routes. "
-                                   "Without PATH, solve a generated demo instance.")
-    p.add_argument("path", nargs="?", metavar="PATH", help="instance file; omit for a generated demo instance")
-    p.add_argument("--solver", default="ortools",
-                   help=f"one of: neural, neural+ga, neural+ortools, {', '.join(SOLVERS)} (default: ortools)")
-    p.add_argument("--time-limit", type=float, default=10.0, metavar="S", help="wall-clock seconds (default: 10)")
+    p = sub.add_parser("solve", help="solve an instance file (TSPLIB/VRPLIB) or one sampled from a bundled city",
+                       description="Solve a TSPLIB or VRPLIB instance file, or without PATH an instance sampled "
+                                   f"from a real city ({DEMO_CITY} unless --city), with OR-Tools and nco's best "
+                                   "hybrid side by side (or --solver / --compare), each for the time limit, and "
+                                   "print cost, difference, gap to the known optimum/BKS (when one is found "
+                                   "beside the file), time and routes.")
+    p.add_argument("path", nargs="?", metavar="PATH", help=f"instance file; omit to sample one from {DEMO_CITY}")
+    solvers = f"neural, {', '.join(HYBRIDS)}, {', '.join(SOLVERS)}"
+    p.add_argument("--solver", default=None, help=f"run this one solver: {solvers}")
+    p.add_argument("--compare", default=None, metavar="S1,S2,...",
+                   help=f"run these solvers in turn, each for the time limit (default: {DEFAULT_COMPARE})")
+    p.add_argument("--time-limit", type=float, default=10.0, metavar="S",
+                   help="wall-clock seconds per solver (default: 10)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--out", metavar="FILE",
-                   help="write the solution in its problem's format (a VRPLIB .sol, a TSPLIB .tour)")
+                   help="write the (best) solution in its problem's format (a VRPLIB .sol, a TSPLIB .tour)")
     p.add_argument("--problem", choices=tuple(PROBLEMS), default=DEFAULT_PROBLEM,
-                   help=f"demo instance problem (default: {DEFAULT_PROBLEM})")
+                   help=f"problem of a sampled instance (default: {DEFAULT_PROBLEM})")
     p.add_argument("--num-nodes", type=int, default=100, metavar="N",
-                   help="demo instance size: customers or cities, as the problem counts them (default: 100)")
+                   help="size of a sampled instance: customers or cities, as the problem counts them (default: 100)")
     p.add_argument("--city", metavar="NAME|FILE.npz",
-                   help=f"sample an asymmetric instance from a real city: {', '.join(bundled_cities())} or a file "
-                        "of `nco data build-city`")
+                   help=f"sample an asymmetric instance from this city: {', '.join(bundled_cities())} or a file "
+                        f"of `nco data build-city` (default: {DEMO_CITY})")
+    p.add_argument("--uniform", action="store_true",
+                   help="sample a Euclidean instance in the unit square (Kool et al.'s distribution) instead")
     p.add_argument("--objective", choices=("distance", "duration"), default="distance",
-                   help="with --city: minimise metres or seconds (default: distance)")
-    p.add_argument("--plot", metavar="FILE.png", help="draw the routes (over the street map with --city)")
+                   help="of a city instance: minimise metres or seconds (default: distance)")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="draw each solver's routes side by side (over the street map for a city instance)")
     p.set_defaults(func=cmd_solve)
 
     d = sub.add_parser("data", help="real-city data: install OSRM, build a city's distance/duration matrices")

@@ -3,30 +3,55 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 
 from nco.data import Instance, NcoError, Solution, problem_of
 
 
-def plot_routes(instance: Instance, solution: Solution, path: str | Path, roads: np.ndarray | None = None,
-                title: str | None = None) -> Path:
-    """Draw ``solution``'s routes (one colour each, depot as a square) to a PNG at ``path``; return the path.
+def plot_routes(instance: Instance, solutions: Solution | Sequence[Solution], path: str | Path,
+                roads: np.ndarray | None = None, title: str | None = None) -> Path:
+    """Draw each solution's routes (one colour each, depot as a square) to a PNG at ``path``, one panel per
+    solution side by side; return the path.
 
     ``roads`` (``[m, 4]`` street pieces, as a city file holds them) become a
     grey street map underneath. Legs are drawn straight from stop to stop:
     the costs come from the road matrix, the picture only says who follows whom.
+    ``title`` replaces the title of a single panel.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.collections import LineCollection
 
     if instance.coords is None:
         raise NcoError(f"{instance.name}: no coordinates to draw (a matrix-only instance)")
+    panels = [solutions] if isinstance(solutions, Solution) else list(solutions)
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 5.5), squeeze=False)
+    best = min(s.cost for s in panels)
+    for ax, solution in zip(axes[0], panels):
+        _draw(ax, instance, solution, roads)
+        note = "" if len(panels) == 1 or solution.cost > best else " (best)"
+        ax.set_title(title if title and len(panels) == 1 else
+                     f"{instance.name}: {solution.solver}{note}\ncost {solution.cost:.6g}, "
+                     f"{solution.num_routes} route(s), {solution.runtime:.1f} s")
+    if roads is not None:
+        fig.text(0.99, 0.01, "© OpenStreetMap contributors", ha="right", fontsize=7, color="0.4")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _draw(ax: Any, instance: Instance, solution: Solution, roads: np.ndarray | None) -> None:
+    """One solution's routes on ``ax``, over the streets when given."""
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+
+    assert instance.coords is not None  # plot_routes checked
     xy = np.asarray(instance.coords, dtype=float)
-    fig, ax = plt.subplots(figsize=(8, 8))
     if roads is not None and len(roads):
         ax.add_collection(LineCollection(list(roads.reshape(-1, 2, 2)), colors="0.8", linewidths=0.5, zorder=1))
     colours = plt.get_cmap("tab20")
@@ -44,11 +69,3 @@ def plot_routes(instance: Instance, solution: Solution, path: str | Path, roads:
         ax.set_aspect(1 / np.cos(np.radians(xy[:, 1].mean())))  # lon/lat drawn to scale
         ax.set_xlabel("longitude")
         ax.set_ylabel("latitude")
-        fig.text(0.99, 0.01, "© OpenStreetMap contributors", ha="right", fontsize=7, color="0.4")
-    ax.set_title(title or f"{instance.name}: {solution.solver}, cost {solution.cost:.6g}, "
-                          f"{solution.num_routes} route(s)")
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path

@@ -1,16 +1,20 @@
-"""Shared fixtures: the benchmark data beside the repository (``../shared/data``)."""
+"""Shared fixtures: the benchmark data beside the repository (``../shared/data``), the small instances of
+``tests/data``, warm kernels."""
 
 from pathlib import Path
 
 import pytest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "data"  # small real and malformed instances shipped with the tests
 
 
 @pytest.fixture(scope="session")
 def shared() -> Path:
-    """The shared benchmark data folder; tests that need it fail loudly when it is missing."""
-    assert SHARED.is_dir(), f"expected the shared benchmark data at {SHARED}"
+    """The shared benchmark data folder; tests that need it skip, saying so, where it is absent (a user's
+    clone), and run wherever it sits beside the repository (CI)."""
+    if not SHARED.is_dir():
+        pytest.skip(f"needs the shared benchmark data at {SHARED}, which is absent")
     return SHARED
 
 

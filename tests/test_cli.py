@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from conftest import DATA
 from nco.cli import main
 from nco.data import evaluate, read_instance, read_solution
 
@@ -26,13 +27,57 @@ def test_solve_tsplib_writes_a_tour(shared, tmp_path):
     assert sorted([0, *routes[0]]) == list(range(100))
 
 
+def test_real_tsplib_instance_of_tests_data_is_solved_checked_and_compared_with_its_optimum(tmp_path, capsys):
+    out = tmp_path / "kroD100.tour"
+    assert main(["solve", str(DATA / "kroD100.tsp"), "--solver", "ls", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "21294" in text  # the optimum, found in tests/data/optima.csv beside the file
+    instance = read_instance(DATA / "kroD100.tsp")
+    routes, _ = read_solution(out)  # a TSPLIB tour holds no cost: the checker gives it
+    cost = evaluate(instance, routes)
+    assert f"{cost:.6g}" in text and 21294 <= cost <= 1.1 * 21294
+
+
+@pytest.mark.parametrize("name, field", [
+    ("empty.vrp", "the file is empty"), ("over_capacity.vrp", "field 'demand'"),
+    ("short_coords.vrp", "field 'NODE_COORD_SECTION'"), ("two_depots.vrp", "field 'DEPOT_SECTION'"),
+    ("not_a_number.tsp", "field 'NODE_COORD_SECTION'"),
+])
+def test_malformed_files_of_tests_data_are_one_line_naming_the_file_and_field(name, field, capsys):
+    assert main(["solve", str(DATA / name), "--solver", "nearest"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(DATA / name) in err and field in err and "Traceback" not in err
+
+
 def test_demo_instance_without_path(capsys):
     assert main(["solve", "--solver", "savings", "--num-nodes", "20"]) == 0
     assert "cvrp20" in capsys.readouterr().out
 
 
+def test_compare_runs_each_solver_writes_the_best_and_draws_every_one(tmp_path, capsys):
+    out, png = tmp_path / "best.sol", tmp_path / "routes.png"
+    assert main(["solve", "--uniform", "--num-nodes", "30", "--compare", "nearest,savings,nearest", "--time-limit",
+                 "1", "--out", str(out), "--plot", str(png)]) == 0
+    text = capsys.readouterr().out
+    rows = [line for line in text.splitlines() if line.startswith("│")]
+    assert len(rows) == 2 and "vs nearest %" in text  # each solver once, differences to the first
+    costs = {row.split("│")[1].strip(): float(row.split("│")[2]) for row in rows}
+    routes, cost = read_solution(out)
+    assert cost == pytest.approx(min(costs.values()), rel=1e-5)
+    assert png.stat().st_size > 10_000
+
+
+def test_bare_solve_samples_a_bundled_city_and_compares_ortools_with_the_hybrid(capsys):
+    assert main(["solve", "--num-nodes", "15", "--time-limit", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "monaco-cvrp15" in text and "ortools" in text and "neural+ga" in text and "vs ortools %" in text
+
+
 @pytest.mark.parametrize("args, message", [
     (["solve", "--solver", "nope"], "unknown solver 'nope'"),
+    (["solve", "--compare", "ortools,nope"], "--compare: unknown solver 'nope'"),
+    (["solve", "--compare", "ga", "--solver", "ga"], "--solver or --compare, not both"),
+    (["solve", "x.vrp", "--city", "monaco"], "not several"),
     (["solve", "--time-limit", "0"], "time_limit"),
     (["solve", "missing.vrp"], "missing.vrp"),
 ])

@@ -7,6 +7,7 @@ import os
 from nco.data import PROBLEMS, Instance, InstanceError, Solution, read_instance
 from nco.solvers import get_solver
 from nco.solvers.common import check_time_limit
+from nco.solvers.warmup import warm_up
 
 
 HYBRIDS = ("neural+ga", "neural+ortools")
@@ -27,7 +28,9 @@ def solve(instance: Instance | str | os.PathLike, solver: str = "ortools", time_
     ``ls``, ``ortools``, ``ga``); ``time_limit`` is wall-clock seconds; ``initial``
     seeds solvers that accept a starting solution. The returned solution has
     been verified by the checker (each customer once, capacity held, cost
-    recomputed from the matrix).
+    recomputed from the matrix). The first call in a process first loads the
+    Numba kernels (compiling them in a fresh install, about a minute; see
+    :mod:`nco.solvers.warmup`), outside the time limit.
     """
     if isinstance(instance, (str, os.PathLike)):
         instance = load(instance)
@@ -36,6 +39,7 @@ def solve(instance: Instance | str | os.PathLike, solver: str = "ortools", time_
         raise InstanceError(f"expected {', '.join(t.__name__ for t in types)} or a file path, "
                             f"got {type(instance).__name__}")
     time_limit = check_time_limit(time_limit)
+    warm_up()  # Numba compiles outside the time limit (a minute in a fresh install, then cached)
     if solver == "neural":  # the neural side loads torch only when asked for
         from .neural import solve_neural
 

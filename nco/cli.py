@@ -17,6 +17,7 @@ from nco.data.cities import bundled_cities, load_city
 from nco.data.city_build import build_city
 from nco.data.osrm import OSRM_VERSION, install_osrm
 from nco.solvers import SOLVERS
+from nco.solvers.warmup import warm_up
 
 from .api import HYBRIDS, load, solve
 from .maps import plot_routes
@@ -105,6 +106,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     console = Console()
     solvers = _solvers(args)
     instance, reference, roads = _instance(args)
+    with console.status("loading the Numba kernels (compiled once, about a minute in a fresh install)"):
+        warm_up()
     solutions = [_solve_with_progress(console, instance, s, args.time_limit, args.seed) for s in solvers]
     _report(console, instance, solutions, reference)
     best = min(solutions, key=lambda s: s.cost)

@@ -21,8 +21,6 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def warm_kernels() -> None:
     """Compile (or load) every solver kernel once, so that tests of time limits measure the solvers, not Numba."""
-    from nco.data import random_cvrp, random_tsp
-    from nco.solvers.genetic import genetic
+    from nco.solvers.warmup import warm_up
 
-    for instance in (random_cvrp(20, seed=0), random_tsp(20, seed=0)):
-        genetic(instance, time_limit=60.0, max_iterations=3)
+    warm_up()

@@ -56,6 +56,63 @@ def _numbers(text: str, field: str, path: str) -> np.ndarray:
         raise InstanceError(f"expected numbers ({exc})", field=field, path=path) from None
 
 
+# Sections with one row per node, each starting with its node id (VRPLIB's and TSPLIB's; others, such as
+# TSPLIB's FIXED_EDGES_SECTION, list pairs of nodes instead).
+_NODE_SECTIONS = ("NODE_COORD_SECTION", "DEMAND_SECTION", "DISPLAY_DATA_SECTION", "TIME_WINDOW_SECTION",
+                  "SERVICE_TIME_SECTION", "PICKUP_SECTION", "RELEASE_TIME_SECTION")
+
+
+def _section_ids(text: str) -> dict[str, list[str]]:
+    """The first token of every row of each node section (``NODE_COORD_SECTION``, ``DEMAND_SECTION``, ...),
+    by the key ``vrplib`` gives the section; ``vrplib`` drops these ids and keeps the rows in file order."""
+    ids: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        upper = stripped.upper()
+        if "_SECTION" in upper:
+            name = upper.split()[0].strip(":")
+            current = ids.setdefault(name.removesuffix("_SECTION").lower(), []) if name in _NODE_SECTIONS else None
+        elif upper == "EOF" or ":" in stripped:
+            current = None
+        elif current is not None:
+            current.append(stripped.split()[0])
+    return ids
+
+
+def _in_id_order(data: dict[str, Any], ids: dict[str, list[str]], n: int, path: str) -> None:
+    """Put the rows of every node section in node-id order (in place), after checking that its ids are
+    exactly 1..n: a file whose lines come in another order describes the same instance, and one with a
+    duplicate, missing or foreign id is refused rather than read by position."""
+    for name, tokens in ids.items():
+        if name not in data or not tokens:
+            continue
+        field = f"{name.upper()}_SECTION"
+        if len(tokens) != n:
+            raise InstanceError(f"DIMENSION is {n} but the section has {len(tokens)} nodes", field=field, path=path)
+        try:
+            order = np.array([int(t) for t in tokens]) - 1
+        except ValueError:
+            bad = next(t for t in tokens if not t.lstrip("-").isdigit())
+            raise InstanceError(f"expected a node id at the start of each row, got {bad!r}", field=field,
+                                path=path) from None
+        if not np.array_equal(np.sort(order), np.arange(n)):
+            seen, dup = np.unique(order, return_counts=True)
+            if (dup > 1).any():
+                detail = f"node {int(seen[dup > 1][0]) + 1} appears twice"
+            elif (order < 0).any() or (order >= n).any():
+                detail = f"node id {int(order[(order < 0) | (order >= n)][0]) + 1} is outside 1..{n}"
+            else:
+                detail = f"node {int(np.setdiff1d(np.arange(n), order)[0]) + 1} is missing"
+            raise InstanceError(f"expected each node id 1..{n} once: {detail}", field=field, path=path)
+        if np.array_equal(order, np.arange(n)):
+            continue
+        rows = data[name]
+        data[name] = rows[np.argsort(order)] if isinstance(rows, np.ndarray) else [rows[i] for i in np.argsort(order)]
+
+
 def _parse(path: str) -> tuple[dict[str, Any], str | None]:
     try:
         text = Path(path).read_text()
@@ -68,6 +125,7 @@ def _parse(path: str) -> tuple[dict[str, Any], str | None]:
         raise InstanceError(f"not a valid VRPLIB/TSPLIB file ({exc})", path=path) from None
     if not data:
         raise InstanceError("the file is empty", path=path)
+    data["_ids"] = _section_ids(rest)
     return data, weights
 
 
@@ -131,6 +189,7 @@ def read_instance(path: str | os.PathLike) -> Instance:
     path = str(path)
     data, weights = _parse(path)
     n = _dimension(data, path)
+    _in_id_order(data, data.pop("_ids"), n, path)
     coords = _coords(data, n, path)
     distance = _matrix(data, weights, n, coords, path)
     coords = coords if coords is not None else _display_coords(data, n)

@@ -201,3 +201,43 @@ def test_explicit_section_with_wrong_count(tmp_path):
                     "EDGE_WEIGHT_FORMAT: UPPER_ROW\nEDGE_WEIGHT_SECTION\n1 2 3 4 5\nEOF\n")
     with pytest.raises(InstanceError, match="expected 6 edge weights"):
         read_instance(path)
+
+
+def _cvrp_text(coord_rows, demand_rows):
+    return ("NAME : ids\nTYPE : CVRP\nDIMENSION : 4\nEDGE_WEIGHT_TYPE : EUC_2D\nCAPACITY : 10\nNODE_COORD_SECTION\n"
+            + "".join(f"{r}\n" for r in coord_rows) + "DEMAND_SECTION\n" + "".join(f"{r}\n" for r in demand_rows)
+            + "DEPOT_SECTION\n1\n-1\nEOF\n")
+
+
+COORDS = ["1 0 0", "2 0 10", "3 30 0", "4 10 10"]
+DEMANDS = ["1 0", "2 4", "3 2", "4 7"]
+
+
+def test_node_ids_not_file_order_say_which_row_is_which_node(tmp_path):
+    from conftest import DATA
+
+    ordered, shuffled = tmp_path / "ordered.vrp", tmp_path / "shuffled.vrp"
+    ordered.write_text(_cvrp_text(COORDS, DEMANDS))
+    shuffled.write_text(_cvrp_text(COORDS[::-1], [DEMANDS[i] for i in (2, 0, 3, 1)]))
+    a, b = read_instance(ordered), read_instance(shuffled)
+    assert np.array_equal(a.distance, b.distance) and np.array_equal(a.demand, b.demand)
+    assert b.demand.tolist() == [0, 4, 2, 7] and b.coords[2].tolist() == [30, 0]
+    lines = (DATA / "kroD100.tsp").read_text().splitlines()  # a real TSPLIB file, its city lines reversed
+    head = lines.index("NODE_COORD_SECTION") + 1
+    reversed_file = tmp_path / "kroD100.tsp"
+    reversed_file.write_text("\n".join(lines[:head] + lines[head:-1][::-1] + ["EOF"]) + "\n")
+    assert np.array_equal(read_instance(reversed_file).distance, read_instance(DATA / "kroD100.tsp").distance)
+
+
+@pytest.mark.parametrize("coords, demands, message", [
+    (["1 0 0", "2 0 10", "2 30 0", "4 10 10"], DEMANDS, "node 2 appears twice"),
+    (COORDS, ["1 0", "2 4", "3 2", "5 7"], "node id 5 is outside 1..4"),
+    (COORDS, ["1 0", "2 4", "3 2", "x 7"], "expected a node id"),
+    (["0 0 0", "2 0 10", "3 30 0", "4 10 10"], DEMANDS, "node id 0 is outside 1..4"),
+])
+def test_duplicate_missing_or_foreign_node_ids_are_refused(tmp_path, coords, demands, message):
+    path = tmp_path / "bad.vrp"
+    path.write_text(_cvrp_text(coords, demands))
+    with pytest.raises(InstanceError, match=message) as info:
+        read_instance(path)
+    assert str(path) in str(info.value) and "_SECTION" in str(info.value)

@@ -13,7 +13,8 @@ import numpy as np
 
 from .errors import InstanceError
 from .generate import KOOL_TEST_SEED, NumpySampler, Sampler, check_size, points
-from .instances import check_coords, euclidean_matrix, freeze_graph, frozen, stacked_coords
+from .instances import (EXACT_LIMIT, check_coords, euclidean_matrix, exact_integers, freeze_graph, frozen,
+                        stacked_coords)
 
 # Vehicle capacity by number of customers: Kool et al. (2019) for 10-100, and
 # the values of later papers (as collected by RL4CO) for larger sizes.
@@ -67,28 +68,26 @@ class CVRPInstance:
         return self.distance, self.demand, self.capacity
 
     def _checked_demand(self, n: int) -> np.ndarray:
-        raw = np.asarray(self.demand)
-        try:
-            as_float = raw.astype(np.float64)
-        except (TypeError, ValueError):
-            raise InstanceError("expected integer demands", field="demand", path=self.path) from None
-        if as_float.shape != (n,):
-            raise InstanceError(f"expected {n} demands (depot first), got shape {as_float.shape}", field="demand",
+        shape = np.shape(self.demand)
+        if shape != (n,):
+            raise InstanceError(f"expected {n} demands (depot first), got shape {shape}", field="demand",
                                 path=self.path)
-        if not np.isfinite(as_float).all() or (as_float != np.round(as_float)).any():
-            raise InstanceError("expected integer demands", field="demand", path=self.path)
-        if (as_float < 0).any():
-            raise InstanceError(f"expected non-negative demands, got {as_float.min()}", field="demand", path=self.path)
-        if as_float[0] != 0:
-            raise InstanceError(f"expected depot demand 0, got {as_float[0]}", field="demand", path=self.path)
-        return as_float.astype(np.int64)
+        demand = exact_integers(self.demand, "demand", self.path)
+        if demand[0] != 0:
+            raise InstanceError(f"expected depot demand 0, got {demand[0]}", field="demand", path=self.path)
+        return demand
 
     def _checked_capacity(self) -> int:
         cap = self.capacity
         if isinstance(cap, (bool, np.bool_)) or not isinstance(cap, (int, float, np.integer, np.floating)):
             raise InstanceError(f"expected a positive integer, got {cap!r}", field="capacity", path=self.path)
-        if not np.isfinite(cap) or cap != int(cap) or cap <= 0:
+        if not isinstance(cap, (int, np.integer)) and (not np.isfinite(cap) or cap != int(cap)):
             raise InstanceError(f"expected a positive integer, got {cap!r}", field="capacity", path=self.path)
+        if int(cap) <= 0:
+            raise InstanceError(f"expected a positive integer, got {cap!r}", field="capacity", path=self.path)
+        if int(cap) > EXACT_LIMIT:
+            raise InstanceError(f"expected a capacity of at most 2**53 (the largest load the kernels add up "
+                                f"exactly), got {cap!r}", field="capacity", path=self.path)
         return int(cap)
 
     @classmethod

@@ -22,6 +22,37 @@ def euclidean_matrix(coords: np.ndarray) -> np.ndarray:
     return np.sqrt((diff**2).sum(-1))
 
 
+# The largest integer quantity (a demand, a capacity, a route's total load) the kernels add up exactly:
+# float64 holds every integer up to 2**53, and int64 sums of such numbers cannot wrap around.
+EXACT_LIMIT = 2**53
+
+
+def real_array(values: Any, field: str, path: str | None, what: str = "numbers") -> np.ndarray:
+    """``values`` as a float64 array, refusing what would convert silently wrong: complex numbers (NumPy
+    drops the imaginary part) and text or objects that are not numbers."""
+    raw = np.asarray(values)
+    if raw.dtype.kind == "c" or (raw.dtype.kind == "O" and any(isinstance(v, complex) for v in raw.flat)):
+        raise InstanceError(f"expected real {what}, got complex ones", field=field, path=path)
+    try:
+        return raw.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InstanceError(f"expected {what} ({exc})", field=field, path=path) from None
+
+
+def exact_integers(values: Any, field: str, path: str | None) -> np.ndarray:
+    """Non-negative integer quantities (demands, ...) as int64, each and their total at most
+    :data:`EXACT_LIMIT`, so that no load the kernels sum can overflow or round."""
+    as_float = real_array(values, field, path, "integers")
+    if not np.isfinite(as_float).all() or (as_float != np.round(as_float)).any():
+        raise InstanceError("expected integers", field=field, path=path)
+    if (as_float < 0).any():
+        raise InstanceError(f"expected non-negative integers, got {as_float.min():g}", field=field, path=path)
+    if as_float.size and (as_float.max() > EXACT_LIMIT or float(as_float.sum()) > EXACT_LIMIT):
+        raise InstanceError(f"expected integers whose total is at most 2**53 (the largest load the kernels add "
+                            f"up exactly), got a total of {float(as_float.sum()):.3g}", field=field, path=path)
+    return as_float.astype(np.int64)
+
+
 def frozen(array: np.ndarray) -> np.ndarray:
     """A read-only copy of ``array``."""
     array = np.array(array, copy=True)
@@ -30,10 +61,7 @@ def frozen(array: np.ndarray) -> np.ndarray:
 
 
 def _check_matrix(distance: np.ndarray, path: str | None) -> np.ndarray:
-    try:
-        matrix = np.asarray(distance, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InstanceError(f"expected a numeric matrix ({exc})", field="distance", path=path) from None
+    matrix = real_array(distance, "distance", path, "a numeric matrix")
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
         raise InstanceError(f"expected a square matrix, got shape {matrix.shape}", field="distance", path=path)
     if matrix.shape[0] < 2:
@@ -54,10 +82,7 @@ def check_coords(coords: np.ndarray | None, n: int, path: str | None) -> np.ndar
     """``coords`` as finite float64 ``[n, 2]``, or an :class:`InstanceError` naming the field."""
     if coords is None:
         return None
-    try:
-        coords = np.asarray(coords, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InstanceError(f"expected numeric coordinates ({exc})", field="coords", path=path) from None
+    coords = real_array(coords, "coords", path, "numeric coordinates")
     if coords.shape != (n, 2):
         raise InstanceError(f"expected shape ({n}, 2), got {coords.shape}", field="coords", path=path)
     if not np.isfinite(coords).all():

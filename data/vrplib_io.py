@@ -82,6 +82,21 @@ def _section_ids(text: str) -> dict[str, list[str]]:
     return ids
 
 
+def _check_depot_section(text: str, path: str) -> None:
+    """Every DEPOT_SECTION entry a node id (vrplib would fail on text deep inside NumPy)."""
+    inside = False
+    for line in text.splitlines():
+        upper = line.strip().upper()
+        if "_SECTION" in upper or upper == "EOF":
+            inside = upper.split()[0].strip(":") == "DEPOT_SECTION" if upper else False
+            continue
+        if inside:
+            for token in upper.split():
+                if not token.lstrip("-").isdigit():
+                    raise InstanceError(f"expected node ids ending with -1, got {token!r}", field="DEPOT_SECTION",
+                                        path=path)
+
+
 def _in_id_order(data: dict[str, Any], ids: dict[str, list[str]], n: int, path: str) -> None:
     """Put the rows of every node section in node-id order (in place), after checking that its ids are
     exactly 1..n: a file whose lines come in another order describes the same instance, and one with a
@@ -119,9 +134,10 @@ def _parse(path: str) -> tuple[dict[str, Any], str | None]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InstanceError(f"cannot read the file ({exc})", path=path) from None
     rest, weights = _split_edge_weights(text)
+    _check_depot_section(rest, path)
     try:
         data = parse_vrplib(rest, compute_edge_weights=False)
-    except (ValueError, RuntimeError, IndexError) as exc:
+    except (ValueError, RuntimeError, IndexError, TypeError) as exc:  # TypeError: text where numbers belong
         raise InstanceError(f"not a valid VRPLIB/TSPLIB file ({exc})", path=path) from None
     if not data:
         raise InstanceError("the file is empty", path=path)
@@ -150,6 +166,10 @@ def _coords(data: dict[str, Any], n: int, path: str) -> np.ndarray | None:
         raise InstanceError(f"expected rows 'id x y', got shape {coords.shape}", field="NODE_COORD_SECTION", path=path)
     if coords.shape[0] != n:
         raise InstanceError(f"DIMENSION is {n} but the section has {coords.shape[0]} nodes",
+                            field="NODE_COORD_SECTION", path=path)
+    if not np.isfinite(coords[:, :2]).all():  # before any distance is computed from them
+        node = int(np.flatnonzero(~np.isfinite(coords[:, :2]).all(1))[0]) + 1
+        raise InstanceError(f"expected finite coordinates, node {node} has {coords[node - 1, :2].tolist()}",
                             field="NODE_COORD_SECTION", path=path)
     return coords[:, :2]
 

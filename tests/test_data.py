@@ -241,3 +241,43 @@ def test_duplicate_missing_or_foreign_node_ids_are_refused(tmp_path, coords, dem
     with pytest.raises(InstanceError, match=message) as info:
         read_instance(path)
     assert str(path) in str(info.value) and "_SECTION" in str(info.value)
+
+
+@pytest.mark.parametrize("demand, capacity, message", [
+    ([0, 4 * 10**18, 4 * 10**18], 9 * 10**18, "total is at most 2\\*\\*53"),  # used to wrap around in a route's load
+    ([0, 2**70, 1], 10, "total is at most 2\\*\\*53"),  # above int64: used to wrap to a negative demand
+    ([0, 1, 1], 10**30, "capacity of at most 2\\*\\*53"),
+    ([0, 1, 1], 2**63 + 5, "capacity of at most 2\\*\\*53"),
+    ([0, 1 + 2j, 1], 10, "complex"),
+])
+def test_quantities_the_kernels_cannot_sum_exactly_are_refused(demand, capacity, message):
+    with pytest.raises(InstanceError, match=message):
+        CVRPInstance(distance=np.ones((3, 3)) - np.eye(3), demand=demand, capacity=capacity)
+
+
+def test_complex_matrices_and_coordinates_are_refused_not_truncated():
+    matrix = (np.ones((3, 3)) - np.eye(3)) * (1 + 1j)
+    with pytest.raises(InstanceError, match="field 'distance': expected real"):
+        TSPInstance(distance=matrix)
+    with pytest.raises(InstanceError, match="field 'coords': expected real"):
+        TSPInstance(distance=matrix.real, coords=np.zeros((3, 2)) + 1j)
+
+
+@pytest.mark.parametrize("text, field", [
+    ("NAME : x\nTYPE : CVRP\nDIMENSION : 3\nEDGE_WEIGHT_TYPE : EUC_2D\nCAPACITY : 99999999999999999999999\n"
+     "NODE_COORD_SECTION\n1 0 0\n2 1 1\n3 2 2\nDEMAND_SECTION\n1 0\n2 1\n3 1\nDEPOT_SECTION\n1\n-1\nEOF\n", "CAPACITY"),
+    ("NAME : x\nTYPE : CVRP\nDIMENSION : 3\nEDGE_WEIGHT_TYPE : EUC_2D\nCAPACITY : 9\nNODE_COORD_SECTION\n1 0 0\n"
+     "2 1 1\n3 2 2\nDEMAND_SECTION\n1 0\n2 1\n3 1\nDEPOT_SECTION\nA\n-1\nEOF\n", "DEPOT_SECTION"),
+    ("NAME : x\nTYPE : TSP\nDIMENSION : 3\nEDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 inf 1\n3 2 2\nEOF\n",
+     "NODE_COORD_SECTION"),
+])
+def test_file_faults_that_used_to_raise_from_numpy_are_one_line(tmp_path, text, field):
+    import subprocess
+    import sys
+
+    path = tmp_path / ("bad.tsp" if "TSP" in text else "bad.vrp")
+    path.write_text(text)
+    run = subprocess.run([sys.executable, "-m", "nco.cli", "solve", str(path), "--solver", "nearest"],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr  # no traceback, no NumPy warning
+    assert str(path) in run.stderr and field.lower() in run.stderr.lower()

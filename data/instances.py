@@ -8,6 +8,7 @@ build the matrix in :func:`euclidean_matrix`.
 
 from __future__ import annotations
 
+import os
 from typing import Any, ClassVar, Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -51,6 +52,19 @@ def exact_integers(values: Any, field: str, path: str | None) -> np.ndarray:
         raise InstanceError(f"expected integers whose total is at most 2**53 (the largest load the kernels add "
                             f"up exactly), got a total of {float(as_float.sum()):.3g}", field=field, path=path)
     return as_float.astype(np.int64)
+
+
+def check_fits(num_nodes: int, label: str, copies: int = 4) -> None:
+    """Refuse, naming ``label``, an instance of ``num_nodes`` whose distance matrix (float64, about ``copies``
+    times over while it is generated, checked and solved) would not fit in the memory free now."""
+    need = copies * 8 * num_nodes**2
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not a system that says
+        return
+    if need > free:
+        raise InstanceError(f"{num_nodes} nodes need about {need / 2**30:.1f} GiB for their distance matrix, "
+                            f"more than the {free / 2**30:.1f} GiB free", field=label)
 
 
 def frozen(array: np.ndarray) -> np.ndarray:

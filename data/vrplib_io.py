@@ -22,7 +22,7 @@ from .atomic import atomic_path
 from .errors import InstanceError, SolutionError
 from .instances import Instance
 from .problems import file_type_of, problem_for_file_type, problem_of
-from .solution import Solution, tour_to_routes
+from .solution import Solution, make_solution, tour_to_routes
 from .tsplib_distances import coordinate_distances, explicit_matrix
 
 _SECTION = re.compile(r"^\s*([A-Z_]+_SECTION)\s*:?\s*$")
@@ -260,7 +260,7 @@ def read_solution(path: str | os.PathLike) -> tuple[tuple[tuple[int, ...], ...],
 
 
 def _atomic_write(path: str, text: str) -> None:
-    with atomic_path(path) as tmp:
+    with atomic_path(path, "solution file") as tmp:
         tmp.write_text(text)
 
 
@@ -269,5 +269,8 @@ def _cost_text(cost: float) -> str:
 
 
 def write_solution(path: str | os.PathLike, instance: Instance, solution: Solution) -> None:
-    """Write ``solution`` in its problem's format (a TSPLIB ``.tour``, a VRPLIB ``.sol``), atomically."""
+    """Write ``solution`` in its problem's format (a TSPLIB ``.tour``, a VRPLIB ``.sol``), atomically, after
+    the checker has confirmed that it solves ``instance`` (a :class:`SolutionError` otherwise) and at the
+    cost the checker gives."""
+    solution = make_solution(instance, solution.routes, solution.solver, solution.runtime, solution.history)
     _atomic_write(str(path), problem_of(instance).data.solution_text(instance, solution, _cost_text(solution.cost)))

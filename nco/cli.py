@@ -14,13 +14,15 @@ from rich.table import Table
 
 from nco.data import DEFAULT_PROBLEM, PROBLEMS, NcoError, Solution, gap, get_problem, known_value, write_solution
 from nco.data.cities import bundled_cities, load_city
+from nco.data.atomic import check_destination
+from nco.data.instances import check_fits
 from nco.data.city_build import build_city
 from nco.data.osrm import OSRM_VERSION, install_osrm
 from nco.solvers import SOLVERS
 from nco.solvers.warmup import warm_up
 
 from .api import HYBRIDS, load, solve
-from .maps import plot_routes
+from .maps import check_plot_destination, plot_routes
 from .train_config import TrainConfig
 
 EXIT_BAD_INPUT = 2
@@ -94,6 +96,9 @@ def _instance(args: argparse.Namespace):
         raise NcoError("give an instance file, --city or --uniform, not several")
     if args.path is not None:
         return load(args.path), known_value(args.path), None
+    if args.num_nodes < 1:
+        raise NcoError(f"--num-nodes: expected at least 1, got {args.num_nodes}")
+    check_fits(args.num_nodes + 1, "--num-nodes")
     if args.uniform:
         return get_problem(args.problem).random(args.num_nodes, seed=args.seed), None, None
     city = load_city(args.city or DEMO_CITY)
@@ -105,6 +110,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
     side by side, print the results, write the best solution and draw the routes."""
     console = Console()
     solvers = _solvers(args)
+    if args.out:  # before the solve, so that a bad destination loses no work
+        check_destination(args.out, "--out")
+    if args.plot:
+        check_plot_destination(args.plot)
     instance, reference, roads = _instance(args)
     with console.status("loading the Numba kernels (compiled once, about a minute in a fresh install)"):
         warm_up()

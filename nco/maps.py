@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from nco.data import Instance, NcoError, Solution, problem_of
+from nco.data.atomic import atomic_path, check_destination
+
+
+def check_plot_destination(path: str | os.PathLike, label: str = "--plot") -> Path:
+    """Check before any solving that ``path`` can take a picture: a format matplotlib writes (by its
+    suffix) and a writable file (see :func:`nco.data.atomic.check_destination`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    formats = Figure().canvas.get_supported_filetypes()
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in formats:
+        raise NcoError(f"{label} {path}: expected a picture file ending in one of "
+                       f"{', '.join('.' + f for f in sorted(formats))}")
+    return check_destination(path, label)
 
 
 def plot_routes(instance: Instance, solutions: Solution | Sequence[Solution], path: str | Path,
@@ -39,10 +57,11 @@ def plot_routes(instance: Instance, solutions: Solution | Sequence[Solution], pa
     if roads is not None:
         fig.text(0.99, 0.01, "© OpenStreetMap contributors", ha="right", fontsize=7, color="0.4")
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
+    check_plot_destination(path, "plot")
+    with atomic_path(path, "plot") as tmp:
+        fig.savefig(tmp, dpi=110, format=Path(path).suffix.lower().lstrip("."))
     plt.close(fig)
-    return path
+    return Path(path)
 
 
 def _draw(ax: Any, instance: Instance, solution: Solution, roads: np.ndarray | None) -> None:

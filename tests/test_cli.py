@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from conftest import DATA
+import nco
 from nco.cli import main
 from nco.data import evaluate, read_instance, read_solution
 
@@ -100,3 +101,43 @@ def test_help_describes_commands():
     run = subprocess.run([sys.executable, "-m", "nco.cli", "solve", "--help"], capture_output=True, text=True)
     text = " ".join(run.stdout.split())  # argparse wraps lines wherever the terminal width puts them
     assert run.returncode == 0 and "--time-limit" in text and "known optimum" in text
+
+
+@pytest.mark.parametrize("flag, target, message", [
+    ("--out", "{tmp}/missing/x.sol", "no such folder"), ("--out", "{tmp}", "a folder"),
+    ("--out", "/dev/full", "not a regular file"), ("--out", "/proc/x.sol", "cannot write in /proc"),
+    ("--plot", "{tmp}/x.bogus", "expected a picture file"), ("--plot", "{tmp}/missing/x.png", "no such folder"),
+])
+def test_a_bad_destination_is_refused_before_any_solving(tmp_path, monkeypatch, capsys, flag, target, message):
+    import nco.cli
+
+    solved = []
+    monkeypatch.setattr(nco.cli, "solve", lambda *a, **k: solved.append(1))
+    assert main(["solve", "--uniform", "--num-nodes", "10", "--solver", "nearest", flag,
+                 target.format(tmp=tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and flag in err and err.count("\n") == 1 and not solved
+
+
+def test_writing_a_solution_goes_through_links_and_keeps_the_mode(tmp_path):
+    import os
+
+    from nco.data import random_cvrp, write_solution
+
+    instance = random_cvrp(10, seed=1)
+    solution = nco.solve(instance, "nearest")
+    real, link = tmp_path / "real.sol", tmp_path / "link.sol"
+    real.write_text("old")
+    os.chmod(real, 0o600)
+    link.symlink_to(real)
+    write_solution(link, instance, solution)
+    assert link.is_symlink() and "Route #1" in real.read_text() and (real.stat().st_mode & 0o777) == 0o600
+    other = nco.solve(random_cvrp(12, seed=2), "nearest")
+    with pytest.raises(nco.data.SolutionError):  # a solution of another instance is checked, not written
+        write_solution(real, instance, other)
+    assert "Route #1" in real.read_text()
+
+
+def test_a_sampled_instance_that_cannot_fit_in_memory_is_refused_first(capsys):
+    assert main(["solve", "--uniform", "--num-nodes", "1000000", "--solver", "nearest"]) == 2
+    assert "GiB" in capsys.readouterr().err

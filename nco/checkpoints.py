@@ -61,10 +61,46 @@ def ship(source: str | os.PathLike) -> Path:
                        meta["config"], meta["training"], half=True)
 
 
-def _read(path: Path) -> dict[str, Any]:
-    if path.is_file() and not zipfile.is_zipfile(path):  # torch.save writes zip archives; say so, not pickle's error
-        raise CheckpointError(f"{path}: not a readable checkpoint: expected a policy file written by `nco train` "
+def verify_archive(path: str | os.PathLike) -> None:
+    """Check that ``path`` is a whole torch checkpoint: a zip archive whose every record matches its CRC-32
+    (torch.save writes them; a truncated file or flipped bytes fail here instead of loading silently)."""
+    if not Path(path).is_file():
+        raise CheckpointError(f"{path}: no such checkpoint")
+    if not zipfile.is_zipfile(path):  # say so, not pickle's error
+        raise CheckpointError(f"{path}: not a readable checkpoint: expected a file written by `nco train` "
                               "(a torch zip archive)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise CheckpointError(f"{path}: corrupt checkpoint ({exc})") from None
+    if bad is not None:
+        raise CheckpointError(f"{path}: corrupt checkpoint: its record {bad} fails its checksum")
+
+
+def _checked_meta(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """The metadata of a policy file, each field of the kind it must be, else a :class:`CheckpointError`."""
+    from nco.data import get_problem
+
+    from .policies import PRESETS
+
+    for key, kind in (("problem", str), ("policy", str), ("num_nodes", int), ("config", dict),
+                      ("state_dict", dict)):
+        if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
+            raise CheckpointError(f"{path}: field {key!r}: expected {kind.__name__}, got {data.get(key)!r:.60}")
+    try:
+        get_problem(data["problem"])
+    except NcoError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    if data["policy"] not in PRESETS:
+        raise CheckpointError(f"{path}: field 'policy': expected one of {', '.join(PRESETS)}, got {data['policy']!r}")
+    if not isinstance(data.get("training", {}), dict):
+        raise CheckpointError(f"{path}: field 'training': expected a dict")
+    return data
+
+
+def _read(path: Path) -> dict[str, Any]:
+    verify_archive(path)
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -74,13 +110,13 @@ def _read(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise CheckpointError(f"{path}: expected a dict of tensors, got {type(data).__name__}")
     if data.get("format") == FORMAT:
-        return data
+        return _checked_meta(path, data)
     hp = data.get("hyper_parameters")
     if isinstance(hp, dict) and "state_dict" in data and "policy" in hp:  # a Lightning checkpoint of nco train
         weights = {k[len("policy."):]: v for k, v in data["state_dict"].items() if k.startswith("policy.")}
-        return {"format": FORMAT, "version": VERSION, "problem": hp["problem"], "policy": hp["policy"],
-                "num_nodes": hp["num_nodes"], "config": hp.get("policy_config") or {}, "training": {},
-                "state_dict": weights}
+        return _checked_meta(path, {"format": FORMAT, "version": VERSION, "problem": hp.get("problem"),
+                                    "policy": hp["policy"], "num_nodes": hp.get("num_nodes"),
+                                    "config": hp.get("policy_config") or {}, "training": {}, "state_dict": weights})
     raise CheckpointError(f"{path}: not an nco policy (expected format {FORMAT!r} or a checkpoint of nco train)")
 
 
@@ -94,11 +130,17 @@ def load_policy(path: str | os.PathLike, problem: str | None = None,
     path = Path(path)
     data = _read(path)
     expect(path, data, problem, policy)
-    model = make_policy(data["policy"], data["problem"], **data["config"])
+    try:
+        model = make_policy(data["policy"], data["problem"], **data["config"])
+    except TypeError as exc:  # a config key the policy does not take
+        raise CheckpointError(f"{path}: field 'config': {exc}") from None
     try:
         model.load_state_dict(data["state_dict"])
-    except RuntimeError as exc:
+    except (RuntimeError, TypeError, AttributeError) as exc:
         raise CheckpointError(f"{path}: weights do not fit a {data['policy']} policy ({exc})") from None
+    broken = [k for k, v in model.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:
+        raise CheckpointError(f"{path}: weights {broken[0]!r} hold NaN or infinite values ({len(broken)} tensors)")
     model.eval()
     meta = {k: v for k, v in data.items() if k != "state_dict"}
     return model, meta

@@ -10,8 +10,8 @@ import torch
 from nco.data import KOOL_TEST_SEED, InstanceError, evaluate, get_problem, read_instance
 from nco.envs.batch import Batch, kool_batch
 
-from .checkpoints import load_policy
-from .neural import decode, default_device, routes_of, to_batch
+from .checkpoints import expect, load_policy
+from .neural import decode, device_named, routes_of, to_batch
 
 
 def test_batch(problem: str, num_nodes: int, count: int) -> Batch:
@@ -28,11 +28,13 @@ def evaluate_policy(checkpoint: str, instances: int = 1000, how: str = "multista
 
     ``seconds`` is the decoding time after an untimed warm-up decode of one instance.
     """
+    dev = device_named(device)
     policy, meta = load_policy(checkpoint)
-    dev = torch.device(device) if device else default_device()
     policy = policy.to(dev)
     n = num_nodes or meta["num_nodes"]
     loaded = [read_instance(f) for f in files] if files else None
+    for instance in loaded or []:  # a policy of another problem: say so, not what its decoding breaks
+        expect(checkpoint, meta, problem=instance.problem)
     if loaded:
         batch = to_batch(loaded)
         reference, source = None, None

@@ -45,6 +45,23 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def device_named(name: str | None) -> torch.device:
+    """The torch device called ``name`` (``cpu``, ``cuda``, ``cuda:1``; None: the default), or a
+    :class:`SolverError` when torch does not know it or this machine does not have it."""
+    if name is None:
+        return default_device()
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise SolverError(f"device: expected cpu or cuda (cuda:N), got {name!r}") from None
+    if device.type == "cuda" and (not torch.cuda.is_available()
+                                  or (device.index or 0) >= torch.cuda.device_count()):
+        raise SolverError(f"device: {name} asked, but torch sees {torch.cuda.device_count()} CUDA GPU(s) here")
+    if device.type not in ("cpu", "cuda"):
+        raise SolverError(f"device: expected cpu or cuda (cuda:N), got {name!r}")
+    return device
+
+
 def decode(policy, meta: dict, batch: Batch, how: str = "multistart", augment_factor: int = 1,
            samples: int = 16, seed: int = 0) -> Decoded:
     """Solve ``batch`` with ``policy``, keeping the best solution per instance.

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from nco.data import NcoError, SolverError, get_problem
 
@@ -64,8 +67,9 @@ class TrainConfig:
                           "where launching them bounds the step (no faster on a CPU; compiling takes a minute)",
                           False)
     seed: int = _flag("random seed (default 0)", 0)
-    batch_size: int = _flag("instances per optimizer step (default: the policy's published one)", 0)
-    lr: float = _flag("learning rate (default 1e-4 for pomo, as published)", 0.0)
+    # None until __post_init__ puts the policy's published value there (_flag's Any lets the type say int)
+    batch_size: int = _flag("instances per optimizer step (default: the policy's published one)", None)
+    lr: float = _flag("learning rate (default 1e-4 for pomo, as published)", None)
     steps_per_epoch: int = _flag("training steps between validations (default 100)", 100)
     val_size: int = _flag("validation instances (default 1000)", 1000)
     val_batch_size: int = 250
@@ -79,13 +83,14 @@ class TrainConfig:
             raise SolverError(f"unknown policy {self.policy!r}; expected one of {', '.join(PRESETS)}")
         self.baseline = self.baseline or DEFAULT_BASELINE.get(self.policy, "exponential")
         defaults = POLICY_DEFAULTS.get(self.policy, {})
-        self.batch_size = int(self.batch_size or defaults.get("batch_size", 64))  # 0: the policy's own
-        self.lr = float(self.lr or defaults.get("lr", 1e-4))
+        if self.batch_size is None:
+            self.batch_size = int(defaults.get("batch_size", 64))
+        if self.lr is None:
+            self.lr = float(defaults.get("lr", 1e-4))
         if isinstance(self.devices, str) and self.devices.isdigit():
             self.devices = int(self.devices)
         self.out = str(self.out)
-        if self.max_minutes <= 0:
-            raise SolverError(f"max_minutes: expected minutes > 0, got {self.max_minutes}")
+        self._check_ranges()
         if self.baseline not in BASELINES:
             raise SolverError(f"unknown baseline {self.baseline!r}; expected one of {', '.join(BASELINES)}")
         if self.baseline == "shared" and self.policy not in MULTISTART:
@@ -94,6 +99,35 @@ class TrainConfig:
             raise SolverError(f"leader_reward: expected a weight >= 0, got {self.leader_reward}")
         if self.leader_reward and self.baseline != "shared":
             raise SolverError("leader_reward weighs the best of POMO's starts: it needs the shared baseline")
+
+    def _check_ranges(self) -> None:
+        """Each number within what training can use, the devices there, the files to start from readable."""
+        need = {"num_nodes": (self.num_nodes, 2, "nodes"), "batch_size": (self.batch_size, 1, "instances"),
+                "steps_per_epoch": (self.steps_per_epoch, 1, "steps"), "val_size": (self.val_size, 1, "instances"),
+                "val_batch_size": (self.val_batch_size, 1, "instances")}
+        for name, (value, low, unit) in need.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise SolverError(f"{name}: expected {unit} >= {low}, got {value!r}")
+        for name, value in (("max_minutes", self.max_minutes), ("lr", self.lr)):
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise SolverError(f"{name}: expected a number > 0, got {value!r}")
+        if self.max_steps != -1 and self.max_steps < 1:
+            raise SolverError(f"max_steps: expected steps >= 1 (or -1: no limit), got {self.max_steps}")
+        if self.weight_decay < 0 or not 0 <= self.exp_beta < 1:
+            raise SolverError("weight_decay: expected >= 0; exp_beta: expected in [0, 1)")
+        accelerators = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
+        if self.accelerator not in accelerators:
+            raise SolverError(f"accelerator: expected one of {', '.join(accelerators)}, got {self.accelerator!r}")
+        if self.accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+            raise SolverError(f"accelerator: {self.accelerator} asked, but torch sees no CUDA GPU here "
+                              "(use cpu or auto)")
+        if isinstance(self.devices, int) and self.devices == 0 or self.devices in ("0", ""):
+            raise SolverError("devices: expected auto, -1, a number >= 1 or a list such as 0,1; got 0")
+        from .checkpoints import verify_archive
+
+        for name in ("resume", "init"):
+            if getattr(self, name) is not None:  # missing, truncated or corrupted: one error before training
+                verify_archive(getattr(self, name))
 
     @classmethod
     def from_options(cls, options: dict[str, Any], source: str = "options") -> TrainConfig:

@@ -108,9 +108,9 @@ class TrainConfig:
         for name, (value, low, unit) in need.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise SolverError(f"{name}: expected {unit} >= {low}, got {value!r}")
-        for name, value in (("max_minutes", self.max_minutes), ("lr", self.lr)):
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise SolverError(f"{name}: expected a number > 0, got {value!r}")
+        for name, amount in (("max_minutes", self.max_minutes), ("lr", self.lr)):
+            if not isinstance(amount, (int, float)) or not math.isfinite(amount) or amount <= 0:
+                raise SolverError(f"{name}: expected a number > 0, got {amount!r}")
         if self.max_steps != -1 and self.max_steps < 1:
             raise SolverError(f"max_steps: expected steps >= 1 (or -1: no limit), got {self.max_steps}")
         if self.weight_decay < 0 or not 0 <= self.exp_beta < 1:

@@ -95,6 +95,7 @@ def test_eval_names_a_device_it_cannot_use(args, message, capsys):
 def test_eval_of_a_file_of_another_problem_names_the_mismatch(tmp_path, capsys):
     path = tmp_path / "c.vrp"
     path.write_text("NAME : c\nTYPE : CVRP\nDIMENSION : 3\nEDGE_WEIGHT_TYPE : EUC_2D\nCAPACITY : 10\n"
-                    "NODE_COORD_SECTION\n1 0 0\n2 0 10\n3 10 0\nDEMAND_SECTION\n1 0\n2 4\n3 2\nDEPOT_SECTION\n1\n-1\nEOF\n")
+                    "NODE_COORD_SECTION\n1 0 0\n2 0 10\n3 10 0\nDEMAND_SECTION\n1 0\n2 4\n3 2\n"
+                    "DEPOT_SECTION\n1\n-1\nEOF\n")
     assert main(["eval", str(shipped("tsp", 20)), "--file", str(path)]) == 2
     assert "a pomo policy for TSP, not for CVRP" in capsys.readouterr().err

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-from nco.data import PROBLEMS, Instance, InstanceError, Solution, read_instance
+from nco.data import PROBLEMS, Instance, InstanceError, Solution, SolverError, read_instance
 from nco.solvers import get_solver
-from nco.solvers.common import check_time_limit
+from nco.solvers.common import check_seed, check_time_limit
 from nco.solvers.warmup import warm_up
 
 
@@ -38,14 +38,18 @@ def solve(instance: Instance | str | os.PathLike, solver: str = "ortools", time_
     if not isinstance(instance, types):
         raise InstanceError(f"expected {', '.join(t.__name__ for t in types)} or a file path, "
                             f"got {type(instance).__name__}")
-    time_limit = check_time_limit(time_limit)
+    time_limit, seed = check_time_limit(time_limit), check_seed(seed)
+    if initial is not None and not isinstance(initial, Solution):
+        raise SolverError(f"initial: expected a Solution (or None), got {type(initial).__name__}")
+    classical = get_solver(solver) if solver != "neural" and solver not in HYBRIDS else None  # names checked first
     warm_up()  # Numba compiles outside the time limit (a minute in a fresh install, then cached)
     if solver == "neural":  # the neural side loads torch only when asked for
         from .neural import solve_neural
 
-        return solve_neural(instance, time_limit=time_limit, seed=int(seed), initial=initial)
+        return solve_neural(instance, time_limit=time_limit, seed=seed, initial=initial)
     if solver in HYBRIDS:
         from .hybrid import solve_hybrid
 
-        return solve_hybrid(instance, solver.split("+")[1], time_limit=time_limit, seed=int(seed))
-    return get_solver(solver)(instance, time_limit=time_limit, seed=int(seed), initial=initial)
+        return solve_hybrid(instance, solver.split("+")[1], time_limit=time_limit, seed=seed)
+    assert classical is not None
+    return classical(instance, time_limit=time_limit, seed=seed, initial=initial)

@@ -22,6 +22,13 @@ def check_time_limit(time_limit: float) -> float:
     return value
 
 
+def check_seed(seed: object) -> int:
+    """A seed every solver and NumPy take: an integer from 0 to 2**63 - 1, or a :class:`SolverError`."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**63:
+        raise SolverError(f"seed: expected an integer from 0 to 2**63 - 1, got {seed!r}")
+    return int(seed)
+
+
 def initial_sequence(instance: Instance, initial: Solution | None) -> np.ndarray | None:
     """The giant sequence of a caller's starting solution, after checking it fits the instance."""
     if initial is None:

@@ -174,3 +174,15 @@ def test_kernel_warm_up_runs_before_the_clock(monkeypatch):
     monkeypatch.setattr(nco.api, "warm_up", lambda: calls.append(time.sleep(1.0)))  # a slow first compile
     solution = nco.solve(random_cvrp(30, seed=2), "ls", time_limit=0.5)
     assert calls and solution.runtime < 0.5  # the compile did not count against the limit
+
+
+@pytest.mark.parametrize("seed", ["1", None, float("nan"), -1, 2**64, True, 1.5])
+def test_every_solver_refuses_a_seed_it_cannot_use_in_one_place(seed):
+    for solver in ("ls", "ga", "nearest"):
+        with pytest.raises(SolverError, match="seed: expected an integer"):
+            nco.solve(random_cvrp(10, seed=1), solver, time_limit=1, seed=seed)
+
+
+def test_an_initial_solution_of_the_wrong_type_is_named():
+    with pytest.raises(SolverError, match="initial: expected a Solution"):
+        nco.solve(random_cvrp(10, seed=1), "ortools", time_limit=1, initial=[[1, 2]])

@@ -129,6 +129,8 @@ def _in_id_order(data: dict[str, Any], ids: dict[str, list[str]], n: int, path: 
 
 
 def _parse(path: str) -> tuple[dict[str, Any], str | None]:
+    if Path(path).exists() and not Path(path).is_file():  # a folder, or a device such as /dev/zero: never ends
+        raise InstanceError("not a regular file: expected an instance file", path=path)
     try:
         text = Path(path).read_text()
     except (OSError, UnicodeDecodeError) as exc:

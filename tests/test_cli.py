@@ -81,6 +81,8 @@ def test_bare_solve_samples_a_bundled_city_and_compares_ortools_with_the_hybrid(
     (["solve", "x.vrp", "--city", "monaco"], "not several"),
     (["solve", "--time-limit", "0"], "time_limit"),
     (["solve", "missing.vrp"], "missing.vrp"),
+    (["solve", "/dev/zero"], "not a regular file"),  # used to read until memory ran out
+    (["solve", "/"], "not a regular file"),
 ])
 def test_bad_input_prints_one_line_and_exits_2(args, message, capsys):
     assert main(args) == 2

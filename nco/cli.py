@@ -131,9 +131,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``nco train``: train a policy with REINFORCE and print where its checkpoint is."""
-    from .training import fit
+    from .training import TrainingInterrupted, fit
 
-    result = fit(TrainConfig.from_args(args))
+    try:
+        result = fit(TrainConfig.from_args(args))
+    except TrainingInterrupted as stop:
+        print(f"nco: {stop}", file=sys.stderr)
+        return 130
     if result.get("rank", 0) != 0:  # another DDP rank: rank 0 reports
         return 0
     Console().print(f"policy: {result['policy']}\ncheckpoint: {result['checkpoint']}\n"

@@ -30,7 +30,7 @@ from typing import Any, cast
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from torch.utils.data import DataLoader, Dataset
 
 from nco.data import KOOL_VALIDATION_SEED, get_problem
@@ -86,6 +86,7 @@ class Reinforce(L.LightningModule):
             generator = torch.Generator().manual_seed(KOOL_VALIDATION_SEED)
             self.val_batch = self.pool.sample(cfg.problem, cfg.num_nodes, cfg.val_size, generator)
         self.instances_seen = 0
+        self.minutes_before = 0.0  # training minutes of the segments before a resume
         self._val_costs: list[torch.Tensor] = []
 
     # -- rollouts ---------------------------------------------------------------------------------
@@ -230,11 +231,15 @@ class Reinforce(L.LightningModule):
     # -- checkpoints --------------------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["instances_seen"] = self.instances_seen
+        # training minutes up to this checkpoint, over every resumed segment
+        since = time.perf_counter() - self._started if self._started is not None else 0.0
+        checkpoint["minutes"] = self.minutes_before + since / 60
         checkpoint["stages"] = {str(k): v for k, v in self.stages.items()}
         checkpoint |= self.baseline.state_dict()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.instances_seen = int(checkpoint.get("instances_seen", 0))
+        self.minutes_before = float(checkpoint.get("minutes", 0.0))
         self.stages = {int(k): dict(v) for k, v in checkpoint.get("stages", {}).items()}
         # Checkpoints before nco.baselines kept the moving average as the module's buffer "ema".
         if "ema" in checkpoint.get("state_dict", {}):
@@ -276,16 +281,52 @@ def fit(config: TrainConfig) -> dict[str, Any]:
     L.seed_everything(config.seed, workers=True, verbose=False)
     module = Reinforce(config)
     prior = _start_from(module, config)
-    checkpoint = ModelCheckpoint(dirpath=Path(config.out) / "checkpoints", filename="best-{epoch}-{step}",
-                                 monitor="val/cost", mode="min", save_last=True)
-    trainer = _trainer(config, checkpoint)
+    folder = Path(config.out) / "checkpoints"
+    checkpoint = ModelCheckpoint(dirpath=folder, filename="best-{epoch}-{step}", monitor="val/cost", mode="min")
+    # The latest state after every epoch, improved or not: a crash (kill -9) loses at most one epoch
+    # (steps_per_epoch steps). Lightning's own save_last writes only when a new best is saved.
+    latest = ModelCheckpoint(dirpath=folder, filename="last", monitor=None, save_top_k=1,
+                             enable_version_counter=False)
+    interrupt = SaveOnInterrupt(folder / "interrupted.ckpt")
+    trainer = _trainer(config, [checkpoint, latest, interrupt])
     start = time.perf_counter()
-    trainer.fit(module, ckpt_path=config.resume)
-    minutes = prior.get("minutes", 0.0) + (time.perf_counter() - start) / 60
-    best = checkpoint.best_model_path or checkpoint.last_model_path
+    try:
+        trainer.fit(module, ckpt_path=config.resume)
+    except SystemExit:  # Lightning exits 1 after Ctrl-C; the callback has saved the state by then
+        if interrupt.saved is None:
+            raise
+        policy = None
+        if trainer.is_global_zero and checkpoint.best_model_path:  # the best policy so far, as on a normal end
+            minutes = prior.get("minutes", 0.0) + module.minutes_before + (time.perf_counter() - start) / 60
+            policy = _save(config, module, trainer, checkpoint, minutes, prior.get("device"))["policy"]
+        raise TrainingInterrupted(interrupt.saved, policy) from None
+    minutes = prior.get("minutes", 0.0) + module.minutes_before + (time.perf_counter() - start) / 60
+    best = checkpoint.best_model_path or latest.best_model_path
     if not trainer.is_global_zero:  # the other DDP ranks: rank 0 writes the policy file
         return {"checkpoint": best, "policy": str(Path(config.out) / "policy.pt"), "rank": trainer.global_rank}
     return _save(config, module, trainer, checkpoint, minutes, prior.get("device"))
+
+
+class TrainingInterrupted(Exception):
+    """Training stopped by Ctrl-C after saving its state to ``path`` (resume with ``--resume path``)."""
+
+    def __init__(self, path: Path, policy: str | None = None):
+        best = f"the best policy so far is {policy}; " if policy else ""
+        super().__init__(f"interrupted: {best}the state is saved in {path}; continue with --resume {path}")
+        self.path, self.policy = path, policy
+
+
+class SaveOnInterrupt(Callback):
+    """On Ctrl-C, save the whole training state (weights, optimizer, step, baseline) to ``path``."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.saved: Path | None = None
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        if isinstance(exception, KeyboardInterrupt):
+            trainer.save_checkpoint(self.path)
+            self.saved = self.path
 
 
 def _start_from(module: Reinforce, config: TrainConfig) -> dict[str, Any]:
@@ -305,7 +346,7 @@ def _start_from(module: Reinforce, config: TrainConfig) -> dict[str, Any]:
     return {"minutes": float(meta["training"].get("minutes", 0.0)), "device": meta["training"].get("device")}
 
 
-def _trainer(config: TrainConfig, checkpoint: ModelCheckpoint) -> L.Trainer:
+def _trainer(config: TrainConfig, callbacks: list[Callback]) -> L.Trainer:
     """Lightning's Trainer for ``config``: its budget, devices, precision, logs and progress bar."""
     from lightning.pytorch.callbacks import RichProgressBar
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
@@ -320,7 +361,7 @@ def _trainer(config: TrainConfig, checkpoint: ModelCheckpoint) -> L.Trainer:
         # POMO leaves some weights unused (the TSP placeholder, the graph context), which plain DDP rejects.
         strategy="ddp_find_unused_parameters_true" if many else "auto", use_distributed_sampler=False,
         precision="bf16-mixed" if _on_gpu(config) else "32-true",
-        callbacks=[checkpoint, RichProgressBar()], gradient_clip_val=GRADIENT_CLIP, log_every_n_steps=10,
+        callbacks=[*callbacks, RichProgressBar()], gradient_clip_val=GRADIENT_CLIP, log_every_n_steps=10,
         logger=[CSVLogger(config.out, name="csv"), TensorBoardLogger(config.out, name="tensorboard")],
         enable_model_summary=False)
 

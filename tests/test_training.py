@@ -204,3 +204,37 @@ def test_baselines_keep_their_state_in_a_checkpoint():
                                                   rollout.frozen.state_dict().values()))
     with pytest.raises(SolverError, match="unknown baseline 'mean'"):
         make_baseline("mean")
+
+
+def test_the_last_checkpoint_follows_every_epoch_even_without_a_new_best(tmp_path):
+    # lr 1e-12: the policy does not change, so no epoch after the first is a new best; last.ckpt must
+    # still hold the final step (Lightning's save_last stayed at step 3), and the minutes so far
+    result = train("tsp", 8, max_minutes=3, max_steps=12, steps_per_epoch=3, val_size=20, val_batch_size=20,
+                   batch_size=8, lr=1e-12, out=tmp_path, accelerator="cpu")
+    last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False, map_location="cpu")
+    assert last["global_step"] == 12 and 0 < last["minutes"] <= result["minutes"]
+
+
+def test_ctrl_c_saves_the_state_and_the_best_policy_and_exits_130(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    run = subprocess.Popen([sys.executable, "-m", "nco.cli", "train", "tsp", "--num-nodes", "8", "--max-minutes",
+                            "5", "--steps-per-epoch", "5", "--val-size", "20", "--batch-size", "8", "--accelerator",
+                            "cpu", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started = time.time()
+    while not (out / "checkpoints" / "last.ckpt").exists() and time.time() - started < 300:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=300)
+    state = out / "checkpoints" / "interrupted.ckpt"
+    assert run.returncode == 130 and f"--resume {state}" in err, err[-2000:]
+    _, meta = load_policy(out / "policy.pt")  # the best policy so far was written too
+    saved = torch.load(state, weights_only=False, map_location="cpu")
+    train("tsp", 8, max_minutes=5, max_steps=saved["global_step"] + 10, steps_per_epoch=5, val_size=20,
+          batch_size=8, accelerator="cpu", out=out, resume=str(state))
+    last = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False, map_location="cpu")
+    assert last["global_step"] == saved["global_step"] + 10
+    assert last["minutes"] > saved["minutes"] > 0  # the resumed segment adds to the first one's minutes

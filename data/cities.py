@@ -11,6 +11,7 @@ is :mod:`nco.data.city_build`.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,7 +101,7 @@ def load_city(name_or_path: str | Path) -> City:
                     arrays["roads"] = data["roads"]
     except KeyError as exc:
         raise InstanceError(f"missing array {exc}", path=path) from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise InstanceError(f"not a city file ({exc})", path=path) from None
     n = arrays["coords"].shape[0]
     if arrays["coords"].shape != (n, 2):
@@ -111,7 +112,12 @@ def load_city(name_or_path: str | Path) -> City:
             raise InstanceError(f"expected shape ({n}, {n}), got {matrix.shape}", field=key, path=path)
         if not np.all(np.isfinite(matrix)) or np.any(matrix < 0):
             raise InstanceError("expected finite, non-negative entries", field=key, path=path)
-    metadata = json.loads(str(arrays["metadata"]))
+    try:
+        metadata = json.loads(str(arrays["metadata"]))
+    except ValueError:
+        metadata = None
+    if not isinstance(metadata, dict):
+        raise InstanceError("expected a JSON object (name, source, OSRM version, ...)", field="metadata", path=path)
     return City(metadata.get("name", path.stem), arrays["coords"].astype(np.float64), arrays["distance"],
                 arrays["duration"], metadata, arrays.get("roads"))
 

@@ -10,18 +10,24 @@ in blocks, and the file is written atomically (see :mod:`nco.data.cities`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import json
+import os
+import shutil
+import signal
 import tempfile
+import threading
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
-from .atomic import atomic_path
+from .atomic import atomic_path, check_destination
 from .cities import ATTRIBUTION, City
 from .errors import InstanceError
-from .osrm import OsrmError, OsrmServer, prepare, version
+from .osrm import OsrmError, OsrmServer, check_port, prepare, version
 from .roadgraph import road_segments
 
 BLOCK = 100  # points per side of one /table query
@@ -124,6 +130,34 @@ def _matrices(server: OsrmServer, points: np.ndarray, progress: bool) -> tuple[n
     return points, distance, duration
 
 
+def _remove_stale_work() -> None:
+    """Delete the temporary folders of builds whose process is gone (killed with SIGKILL, which no clean-up
+    survives); each folder is named after its build's process id."""
+    for folder in Path(tempfile.gettempdir()).glob("nco-osrm-*-*"):
+        pid = folder.name.split("-")[2]
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists() or not folder.is_dir():
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """Within the block, SIGTERM raises like Ctrl-C does, so that the server is stopped and the temporary
+    folder removed (Python's default SIGTERM ends the process without running any clean-up)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def build_city(pbf: str | Path, name: str, points: int, out: str | Path, profile: str = "car", seed: int = 0,
                port: int | None = None, progress: bool = True) -> City:
     """Build a city file from an OpenStreetMap extract with OSRM (see the module docstring); return the city.
@@ -138,8 +172,12 @@ def build_city(pbf: str | Path, name: str, points: int, out: str | Path, profile
         raise InstanceError(f"expected at least 2 points, got {points}", field="points")
     if not pbf.is_file():
         raise OsrmError(f"{pbf}: no such file")
+    check_destination(out, "--out")  # before minutes of OSRM work, not after
+    if port is not None:
+        check_port(port)
     rng = np.random.default_rng(seed)
-    with tempfile.TemporaryDirectory(prefix="nco-osrm-") as work:
+    _remove_stale_work()
+    with _terminate_cleanly(), tempfile.TemporaryDirectory(prefix=f"nco-osrm-{os.getpid()}-") as work:
         base = prepare(pbf, profile, Path(work))
         roads = road_points(pbf)
         with OsrmServer(base, port=port, profile=profile, max_table=2 * BLOCK) as server:

@@ -159,10 +159,39 @@ def prepare(pbf: Path, profile: str, workdir: Path) -> Path:
     for step in STEPS:
         args = [str(binary(step))]
         args += ["-p", str(lua), str(local)] if step == "osrm-extract" else [str(base)]
-        done = subprocess.run(args, capture_output=True, text=True, cwd=workdir)
+        done = subprocess.run(args, capture_output=True, text=True, cwd=workdir, preexec_fn=_die_with_parent)
         if done.returncode != 0:
-            raise OsrmError(f"{pbf}: {step} failed (exit {done.returncode}):\n{_tail(done.stdout + done.stderr)}")
+            log = _log_file(step, done.stdout + done.stderr)
+            last = (done.stdout + done.stderr).strip().splitlines()[-1:] or [""]
+            raise OsrmError(f"{pbf}: {step} failed (exit {done.returncode}): {last[0][:200]} (whole log: {log})")
     return base
+
+
+def _log_file(step: str, text: str) -> Path:
+    """Keep a failed step's whole output in a file that outlives the build's temporary folder."""
+    fd, name = tempfile.mkstemp(prefix=f"nco-{step}-", suffix=".log")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    return Path(name)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to kill it when the process that started it dies, even by
+    SIGKILL (the server runs in its own session, so no terminal signal reaches it otherwise)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the server stops with the build's own clean-up only
+
+
+def check_port(port: int) -> int:
+    """``port`` when it is a TCP port number (1-65535), else an :class:`OsrmError` naming ``--port``."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise OsrmError(f"--port: expected a TCP port from 1 to 65535, got {port!r}")
+    return port
 
 
 def free_port() -> int:
@@ -186,7 +215,7 @@ class OsrmServer:
 
     def __init__(self, base: Path, port: int | None = None, profile: str = "car", max_table: int = 10_000):
         self.base = Path(base)
-        self.port = free_port() if port is None else port
+        self.port = free_port() if port is None else check_port(port)
         self.profile = profile if profile in PROFILES else "driving"
         self.max_table = max_table
         self.process: subprocess.Popen | None = None
@@ -198,7 +227,8 @@ class OsrmServer:
         self._log = tempfile.TemporaryFile(mode="w+")
         args = [str(binary("osrm-routed")), "--algorithm", "mld", "--ip", "127.0.0.1", "--port", str(self.port),
                 "--max-table-size", str(self.max_table), str(self.base)]
-        self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+                                        preexec_fn=_die_with_parent)
         try:
             self._wait_ready()
         except BaseException:

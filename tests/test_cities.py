@@ -186,3 +186,77 @@ def test_rrnco_city_files_load_in_our_units(tmp_path, krems):
     assert loaded.name == "Krems" and np.allclose(loaded.coords, city.coords)
     assert np.allclose(loaded.distance, city.distance, rtol=1e-5, atol=1e-2)
     assert np.allclose(loaded.duration, city.duration, rtol=1e-5, atol=1e-2)
+
+
+@pytest.mark.parametrize("port", [0, 70000, -5])
+def test_a_port_that_is_no_tcp_port_is_refused_before_building(tmp_path, port):
+    pbf = tmp_path / "x.osm.pbf"
+    pbf.write_bytes(b"not used")
+    with pytest.raises(OsrmError, match="--port: expected a TCP port"):
+        build_city(pbf, "x", 10, tmp_path / "x.npz", port=port)
+
+
+@pytest.mark.parametrize("out, message", [("{tmp}/missing/x.npz", "no such folder"), ("{tmp}", "a folder")])
+def test_a_bad_out_is_refused_before_building(tmp_path, out, message):
+    pbf = tmp_path / "x.osm.pbf"
+    pbf.write_bytes(b"not used")  # OSRM would fail on it: the destination must be refused first
+    with pytest.raises(nco.data.NcoError, match=message):
+        build_city(pbf, "x", 10, out.format(tmp=tmp_path))
+
+
+@pytest.mark.parametrize("metadata", ["not json", "[1, 2]", "3"])
+def test_city_files_with_bad_metadata_are_named(tmp_path, metadata):
+    good = load_city("monaco")
+    path = tmp_path / "bad.npz"
+    np.savez(path, coords=good.coords[:3], distance=good.distance[:3, :3], duration=good.duration[:3, :3],
+             metadata=np.array(metadata))
+    with pytest.raises(InstanceError, match="field 'metadata': expected a JSON object"):
+        load_city(path)
+
+
+def test_a_broken_city_archive_is_named(tmp_path):
+    path = tmp_path / "broken.npz"
+    path.write_bytes((Path(nco.data.cities.BUNDLED_DIR) / "monaco.npz").read_bytes()[:5000])
+    with pytest.raises(InstanceError, match="broken.npz"):
+        load_city(path)
+
+
+def test_a_failing_osrm_step_is_one_line_naming_its_log(tmp_path):
+    pbf = tmp_path / "garbage.osm.pbf"
+    pbf.write_bytes(b"\x00" * 1000)
+    try:
+        install_osrm()
+    except OsrmError as exc:
+        pytest.skip(f"OSRM's binaries are not available here: {exc}")
+    with pytest.raises(OsrmError) as info:
+        build_city(pbf, "g", 10, tmp_path / "g.npz")
+    message = str(info.value)
+    assert "\n" not in message and "osrm-extract failed" in message and "whole log:" in message
+    assert Path(message.rsplit("whole log: ", 1)[1].rstrip(")")).is_file()
+
+
+def test_sigterm_stops_the_server_and_removes_the_work_folder(krems_pbf, tmp_path):
+    import signal
+    import time
+
+    install_osrm()
+    run = subprocess.Popen([sys.executable, "-m", "nco.cli", "data", "build-city", str(krems_pbf), "--name", "k",
+                            "--points", "200", "--out", str(tmp_path / "k.npz")], stderr=subprocess.PIPE, text=True)
+    work = Path(tempfile.gettempdir()).glob(f"nco-osrm-{run.pid}-*")
+    started = time.time()
+    while not _routed_children(run.pid) and time.time() - started < 120 and run.poll() is None:
+        time.sleep(0.05)
+    servers = [int(line.split()[0]) for line in _routed_children(run.pid)]
+    assert servers, "osrm-routed never started"
+    run.send_signal(signal.SIGTERM)
+    run.wait(60)
+    time.sleep(0.5)
+    alive = [p for p in servers if Path(f"/proc/{p}").exists() and "Z" not in Path(f"/proc/{p}/stat").read_text()]
+    assert run.returncode == 130 and not alive and not list(work)
+    assert not (tmp_path / "k.npz").exists()
+
+
+def _routed_children(pid: int) -> list[str]:
+    """The osrm-routed processes whose parent is ``pid``."""
+    found = subprocess.run(["ps", "-eo", "pid,ppid,comm"], capture_output=True, text=True).stdout.splitlines()
+    return [line for line in found if line.split()[1:2] == [str(pid)] and "osrm-routed" in line]

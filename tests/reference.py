@@ -91,3 +91,14 @@ def swap_star_candidates(routes, r, s):
                     new[s] = rest_s[:b] + [u] + rest_s[b:]
                     out.append(new)
     return out
+
+
+def neighbour_lists(dist: np.ndarray, k: int) -> np.ndarray:
+    """Each customer's ``k`` nearest others by ``d[i, j] + d[j, i]``, by a stable sort of the whole row."""
+    n = dist.shape[0]
+    k = max(0, min(k, n - 2))
+    out = np.zeros((n, k), dtype=np.int64)
+    for i in range(1, n):
+        ids = np.array([j for j in range(1, n) if j != i], dtype=np.int64)
+        out[i] = ids[np.argsort(dist[i, ids] + dist[ids, i], kind="mergesort")[:k]]
+    return out

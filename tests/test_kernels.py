@@ -273,3 +273,13 @@ def test_constructive_kernels_give_checked_solutions(seed, n, symmetric):
         assert code == checker.OK, checker.MESSAGES[code].format(detail=detail)
     tsp = kernels.savings(d, np.zeros(n, dtype=np.int64), 0, symmetric, True)
     assert kernels.check_sequence(d, np.zeros(n, dtype=np.int64), 0, 1, tsp)[0] == checker.OK
+
+
+def test_neighbour_lists_select_exactly_what_a_stable_full_sort_would():
+    from nco.kernels.search import neighbour_lists
+
+    rng = np.random.default_rng(0)
+    for trial in range(100):
+        n, k = int(rng.integers(2, 60)), int(rng.integers(0, 50))
+        d = rng.integers(0, 4, (n, n)).astype(float) if trial % 2 else rng.random((n, n))  # many ties, or none
+        assert np.array_equal(neighbour_lists(d, k), ref.neighbour_lists(d, k)), (n, k)

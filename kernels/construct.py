@@ -53,32 +53,67 @@ def _reverse(head, tail, nxt, prv, r):
     head[r], tail[r] = tail[r], head[r]
 
 
-@njit(cache=True)
+GRANULAR_FROM = 1000  # nodes from which savings weighs only pairs of near neighbours (all pairs: O(n^2 log n))
+GRANULAR_NEIGHBOURS = 40
+
+
 def savings(dist: np.ndarray, demand: np.ndarray, capacity: int, symmetric: bool,
             single_route: bool = False) -> np.ndarray:
-    """Parallel Clarke-Wright savings (1964).
+    """Parallel Clarke-Wright savings (1964) as a giant sequence.
 
     Start with one route per customer and merge the end of one route with the
     start of another in decreasing order of ``d[i,0] + d[0,j] - d[i,j]`` while
     capacity allows. On asymmetric matrices only the travel direction counts;
     on symmetric ones a route may be reversed to join end to end. With
     ``single_route`` (a TSP) merging goes on past non-positive savings until
-    one route is left.
+    one route is left. From :data:`GRANULAR_FROM` nodes on, only the pairs of
+    each customer's :data:`GRANULAR_NEIGHBOURS` nearest are weighed (the
+    granular savings of large-instance heuristics: at 3,000 nodes all 9 million
+    pairs took 4.5 s); a TSP's remaining paths are then joined in one tour.
     """
+    from .search import neighbour_lists
+
+    n = dist.shape[0]
+    near = neighbour_lists(dist, GRANULAR_NEIGHBOURS) if n >= GRANULAR_FROM else np.zeros((n, 0), dtype=np.int64)
+    return _savings(dist, demand, capacity, symmetric, single_route, near)
+
+
+@njit(cache=True)
+def _pairs(dist: np.ndarray, near: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Savings and ends ``(value, i, j)`` of every ordered customer pair, or of each customer and its ``near``
+    ones in both directions when ``near`` has columns."""
     n = dist.shape[0]
     m = n - 1
-    num_pairs = m * (m - 1)
+    num_pairs = m * (m - 1) if near.shape[1] == 0 else 2 * m * near.shape[1]
     value = np.empty(num_pairs)
     pi = np.empty(num_pairs, dtype=np.int64)
     pj = np.empty(num_pairs, dtype=np.int64)
     t = 0
     for i in range(1, n):
-        for j in range(1, n):
-            if i != j:
+        if near.shape[1] == 0:
+            for j in range(1, n):
+                if i != j:
+                    value[t] = dist[i, 0] + dist[0, j] - dist[i, j]
+                    pi[t] = i
+                    pj[t] = j
+                    t += 1
+        else:
+            for c in range(near.shape[1]):
+                j = near[i, c]
                 value[t] = dist[i, 0] + dist[0, j] - dist[i, j]
-                pi[t] = i
-                pj[t] = j
-                t += 1
+                pi[t], pj[t] = i, j
+                value[t + 1] = dist[j, 0] + dist[0, i] - dist[j, i]
+                pi[t + 1], pj[t + 1] = j, i
+                t += 2
+    return value[:t], pi[:t], pj[:t]
+
+
+@njit(cache=True)
+def _savings(dist: np.ndarray, demand: np.ndarray, capacity: int, symmetric: bool, single_route: bool,
+             near: np.ndarray) -> np.ndarray:
+    n = dist.shape[0]
+    value, pi, pj = _pairs(dist, near)
+    num_pairs = value.shape[0]
     order = np.argsort(-value, kind="mergesort")
     route = np.arange(n)
     head = np.arange(n)
@@ -120,6 +155,10 @@ def savings(dist: np.ndarray, demand: np.ndarray, capacity: int, symmetric: bool
                 seq[s] = node
                 s += 1
                 node = nxt[node]
-            seq[s] = 0
-            s += 1
+            if not single_route:  # a TSP's paths (left apart by granular pairs) join into one tour
+                seq[s] = 0
+                s += 1
+    if single_route:
+        seq[s] = 0
+        s += 1
     return seq[:s].copy()

@@ -283,3 +283,15 @@ def test_neighbour_lists_select_exactly_what_a_stable_full_sort_would():
         n, k = int(rng.integers(2, 60)), int(rng.integers(0, 50))
         d = rng.integers(0, 4, (n, n)).astype(float) if trial % 2 else rng.random((n, n))  # many ties, or none
         assert np.array_equal(neighbour_lists(d, k), ref.neighbour_lists(d, k)), (n, k)
+
+
+def test_granular_savings_on_large_instances_is_feasible_and_close_to_all_pairs():
+    from nco.data import evaluate, from_sequence, random_cvrp, random_tsp
+    from nco.kernels import construct
+
+    for instance in (random_cvrp(1000, seed=3), random_tsp(1000, seed=3)):  # 1,001 and 1,000 nodes: granular
+        d, q, c = instance.kernel_arrays()
+        one = instance.max_routes == 1
+        granular = evaluate(instance, from_sequence(construct.savings(d, q, c, instance.symmetric, one)))
+        every = construct._savings(d, q, c, instance.symmetric, one, np.zeros((d.shape[0], 0), dtype=np.int64))
+        assert granular <= 1.02 * evaluate(instance, from_sequence(every))  # the checker accepted both

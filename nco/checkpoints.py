@@ -67,7 +67,7 @@ def verify_archive(path: str | os.PathLike) -> None:
     if not Path(path).is_file():
         raise CheckpointError(f"{path}: no such checkpoint")
     if not zipfile.is_zipfile(path):  # say so, not pickle's error
-        raise CheckpointError(f"{path}: not a readable checkpoint: expected a file written by `nco train` "
+        raise CheckpointError(f"{path}: not a readable checkpoint: expected a policy file written by `nco train` "
                               "(a torch zip archive)")
     try:
         with zipfile.ZipFile(path) as archive:

@@ -212,7 +212,7 @@ def test_the_last_checkpoint_follows_every_epoch_even_without_a_new_best(tmp_pat
     result = train("tsp", 8, max_minutes=3, max_steps=12, steps_per_epoch=3, val_size=20, val_batch_size=20,
                    batch_size=8, lr=1e-12, out=tmp_path, accelerator="cpu")
     last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False, map_location="cpu")
-    assert last["global_step"] == 12 and 0 < last["minutes"] <= result["minutes"]
+    assert last["global_step"] == 12 and 0 < last["minutes"] <= result["minutes"] + 0.005  # the record rounds
 
 
 def test_ctrl_c_saves_the_state_and_the_best_policy_and_exits_130(tmp_path):

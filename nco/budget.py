@@ -23,6 +23,7 @@ from .policies import PolicyModule
 from .policies.decoding import Rollout, augment, rollout, symmetric_copy
 
 PROBE_STARTS = 32  # rollouts of the first chunk, which measures the speed (fewer: fixed costs dominate)
+PROBE_SIZE = 100  # up to this many nodes the probe has all PROBE_STARTS; beyond, fewer as 1 / nodes^2
 
 
 def greedy_rollouts(policy: PolicyModule, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
@@ -39,9 +40,10 @@ class BudgetedDecoder:
     A rollout costs about nodes^2 (one step per node, each over every node);
     ``seconds_per_unit`` is the last chunk's seconds per rollout x nodes^2
     (None until one has run: the first chunk then decodes ``probe_starts``
-    rollouts and measures it). Fixed costs per step make a small chunk dearer
-    per rollout than a large one, so the estimate errs on the safe side; a very
-    tight budget can be overrun by one chunk's error.
+    rollouts, fewer on large instances (see :meth:`_probe`), and measures it).
+    Fixed costs per step make a small chunk dearer per rollout than a large
+    one, so the estimate errs on the safe side; a very tight budget can be
+    overrun by one chunk's error.
     """
 
     def __init__(self, clock: Callable[[], float] = time.perf_counter, probe_starts: int = PROBE_STARTS):
@@ -65,13 +67,19 @@ class BudgetedDecoder:
             offset = 0
             while offset < starts:
                 rate = self.seconds_per_unit
-                fit = self.probe_starts if rate is None else int((budget - (self.clock() - began)) / (rate * unit))
+                fit = self._probe(batch.num_nodes) if rate is None else int((budget - (self.clock() - began))
+                                                                            / (rate * unit))
                 if chunks and fit < 1:
                     return chunks
                 size = min(starts - offset, max(1, fit))
                 chunks.append(self._timed(policy, problem, symmetric_copy(batch, k), size, 1, pomo, offset))
                 offset += size
         return chunks
+
+    def _probe(self, nodes: int) -> int:
+        """Rollouts of the first chunk on ``nodes`` nodes: as many as cost about what ``probe_starts`` cost on
+        ``PROBE_SIZE`` nodes (a chunk costs about rollouts x nodes^2), at least one."""
+        return max(1, min(self.probe_starts, int(self.probe_starts * (PROBE_SIZE / nodes) ** 2)))
 
     def _timed(self, policy: PolicyModule, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
                offset: int) -> Rollout:

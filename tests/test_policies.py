@@ -381,3 +381,11 @@ def test_a_step_that_cannot_be_compiled_is_one_clear_error(monkeypatch):
     with pytest.raises(SolverError, match=expected):
         rollout(make_policy("pomo", "tsp"), make_env("tsp"), batch, "sample", num_starts=6, multistart=True,
                 compiled=True)
+
+
+def test_the_first_chunk_on_a_large_instance_probes_fewer_starts():
+    from nco.budget import BudgetedDecoder
+
+    decoder = BudgetedDecoder()
+    # a chunk costs about rollouts x nodes^2: 32 rollouts on 100 nodes, 3 on 301, at least 1 on 3,001
+    assert [decoder._probe(n) for n in (21, 101, 301, 3001)] == [32, 31, 3, 1]

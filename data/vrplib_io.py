@@ -62,10 +62,11 @@ _NODE_SECTIONS = ("NODE_COORD_SECTION", "DEMAND_SECTION", "DISPLAY_DATA_SECTION"
                   "SERVICE_TIME_SECTION", "PICKUP_SECTION", "RELEASE_TIME_SECTION")
 
 
-def _section_ids(text: str) -> dict[str, list[str]]:
-    """The first token of every row of each node section (``NODE_COORD_SECTION``, ``DEMAND_SECTION``, ...),
-    by the key ``vrplib`` gives the section; ``vrplib`` drops these ids and keeps the rows in file order."""
-    ids: dict[str, list[str]] = {}
+def _section_rows(text: str) -> dict[str, list[str]]:
+    """The row lines of each data section by its name (``DEMAND_SECTION``, ...), grouped as ``vrplib`` groups
+    them: a section runs to the next section, a specification line or EOF. ``vrplib`` drops the node ids at
+    the start of each row and keeps the rows in file order; these rows keep them."""
+    rows: dict[str, list[str]] = {}
     current: list[str] | None = None
     for line in text.splitlines():
         stripped = line.strip()
@@ -73,28 +74,19 @@ def _section_ids(text: str) -> dict[str, list[str]]:
             continue
         upper = stripped.upper()
         if "_SECTION" in upper:
-            name = upper.split()[0].strip(":")
-            current = ids.setdefault(name.removesuffix("_SECTION").lower(), []) if name in _NODE_SECTIONS else None
+            current = rows.setdefault(upper.split()[0].strip(":"), [])
         elif upper == "EOF" or ":" in stripped:
             current = None
         elif current is not None:
-            current.append(stripped.split()[0])
-    return ids
+            current.append(stripped)
+    return rows
 
 
-def _check_depot_section(text: str, path: str) -> None:
+def _check_depot_section(rows: list[str], path: str) -> None:
     """Every DEPOT_SECTION entry a node id (vrplib would fail on text deep inside NumPy)."""
-    inside = False
-    for line in text.splitlines():
-        upper = line.strip().upper()
-        if "_SECTION" in upper or upper == "EOF":
-            inside = upper.split()[0].strip(":") == "DEPOT_SECTION" if upper else False
-            continue
-        if inside:
-            for token in upper.split():
-                if not token.lstrip("-").isdigit():
-                    raise InstanceError(f"expected node ids ending with -1, got {token!r}", field="DEPOT_SECTION",
-                                        path=path)
+    for token in " ".join(rows).split():
+        if not token.lstrip("-").isdigit():
+            raise InstanceError(f"expected node ids ending with -1, got {token!r}", field="DEPOT_SECTION", path=path)
 
 
 def _in_id_order(data: dict[str, Any], ids: dict[str, list[str]], n: int, path: str) -> None:
@@ -136,14 +128,16 @@ def _parse(path: str) -> tuple[dict[str, Any], str | None]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InstanceError(f"cannot read the file ({exc})", path=path) from None
     rest, weights = _split_edge_weights(text)
-    _check_depot_section(rest, path)
+    sections = _section_rows(rest)
+    _check_depot_section(sections.get("DEPOT_SECTION", []), path)
     try:
         data = parse_vrplib(rest, compute_edge_weights=False)
     except (ValueError, RuntimeError, IndexError, TypeError) as exc:  # TypeError: text where numbers belong
         raise InstanceError(f"not a valid VRPLIB/TSPLIB file ({exc})", path=path) from None
     if not data:
         raise InstanceError("the file is empty", path=path)
-    data["_ids"] = _section_ids(rest)
+    data["_ids"] = {name.removesuffix("_SECTION").lower(): [row.split()[0] for row in rows]
+                    for name, rows in sections.items() if name in _NODE_SECTIONS}
     return data, weights
 
 

@@ -12,9 +12,8 @@ from nco.data import Instance, NcoError, Solution, problem_of
 from nco.data.atomic import atomic_path, check_destination
 
 
-def check_plot_destination(path: str | os.PathLike, label: str = "--plot") -> Path:
-    """Check before any solving that ``path`` can take a picture: a format matplotlib writes (by its
-    suffix) and a writable file (see :func:`nco.data.atomic.check_destination`)."""
+def picture_format(path: str | os.PathLike, label: str = "--plot") -> str:
+    """The picture format of ``path``'s suffix, when matplotlib writes it, else an :class:`NcoError`."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -25,6 +24,13 @@ def check_plot_destination(path: str | os.PathLike, label: str = "--plot") -> Pa
     if suffix not in formats:
         raise NcoError(f"{label} {path}: expected a picture file ending in one of "
                        f"{', '.join('.' + f for f in sorted(formats))}")
+    return suffix
+
+
+def check_plot_destination(path: str | os.PathLike, label: str = "--plot") -> Path:
+    """Check before any solving that ``path`` can take a picture: a format matplotlib writes (by its
+    suffix) and a writable file (see :func:`nco.data.atomic.check_destination`)."""
+    picture_format(path, label)
     return check_destination(path, label)
 
 
@@ -57,9 +63,8 @@ def plot_routes(instance: Instance, solutions: Solution | Sequence[Solution], pa
     if roads is not None:
         fig.text(0.99, 0.01, "© OpenStreetMap contributors", ha="right", fontsize=7, color="0.4")
     fig.tight_layout()
-    check_plot_destination(path, "plot")
-    with atomic_path(path, "plot") as tmp:
-        fig.savefig(tmp, dpi=110, format=Path(path).suffix.lower().lstrip("."))
+    with atomic_path(path, "plot") as tmp:  # which checks the destination
+        fig.savefig(tmp, dpi=110, format=picture_format(path, "plot"))
     plt.close(fig)
     return Path(path)
 

@@ -16,6 +16,7 @@ Positions: "after position ``p`` of route ``s``" means between ``R[s, p]`` and
 import numpy as np
 from numba import njit
 
+from .clock import CHECK_EVERY, past
 from .routes import load_delta, refresh_route
 
 NO_MOVE, EXCHANGE, MOVE_U, MOVE_V = 0, 1, 2, 3
@@ -148,12 +149,14 @@ def apply_swap_star(d, demand, R, L, rt, ps, cf, cb, cl, r, s, kind, i, j, p_u, 
 
 
 @njit(cache=True)
-def swap_star_pass(d, demand, capacity, neigh, R, L, rt, ps, cf, cb, cl, eps, penalty, modified, tested, clock):
+def swap_star_pass(d, demand, capacity, neigh, R, L, rt, ps, cf, cb, cl, eps, penalty, modified, tested, clock,
+                   deadline):
     """SWAP* over pairs of routes that hold granular neighbours and changed since last tried.
 
     ``modified[r]`` is the ``clock[0]`` tick of route ``r``'s last change and
     ``tested[r]`` the tick when its pairs were last tried; both are updated
-    here. Returns ``(moves applied, total delta)``.
+    here. Returns ``(moves applied, total delta)``; stops early at ``deadline``
+    (checked between routes, see :mod:`nco.kernels.clock`).
     """
     m = L.shape[0]
     close = np.zeros((m, m), dtype=np.bool_)
@@ -166,12 +169,18 @@ def swap_star_pass(d, demand, capacity, neigh, R, L, rt, ps, cf, cb, cl, eps, pe
                 close[s, r] = True
     moves = 0
     total = 0.0
+    work = CHECK_EVERY  # customer pairs compared since the clock was last read (first: read it now)
     for r in range(m):
+        if work >= CHECK_EVERY:
+            if past(deadline):
+                break
+            work = 0
         last = tested[r]
         tested[r] = clock[0]
         for s in range(r + 1, m):
             if L[r] == 0 or L[s] == 0 or not close[r, s] or max(modified[r], modified[s]) <= last:
                 continue
+            work += L[r] * L[s]
             delta, kind, i, j, p_u, p_v = best_swap_star(d, demand, capacity, R, L, cl, r, s, penalty)
             if delta < -eps:
                 apply_swap_star(d, demand, R, L, rt, ps, cf, cb, cl, r, s, kind, i, j, p_u, p_v)

@@ -25,7 +25,7 @@ def local_search(instance: Instance, time_limit: float = 10.0, seed: int = 0,
     dist, demand, capacity = instance.kernel_arrays()
     clock.record(kernels.sequence_cost(dist, seq))
     neighbours = kernels.neighbour_lists(dist, NEIGHBOURS)
-    spare = None if instance.max_routes is None else 0  # None: a route can always be opened
+    spare = None if instance.max_routes is None else 0  # None: the default spare routes may open
     _, seq = kernels.local_search(dist, demand, capacity, seq, neighbours, seed=seed,
                                   deadline=clock.deadline, spare_routes=spare)
     return clock.finish(instance, from_sequence(seq), "ls")

@@ -295,3 +295,52 @@ def test_granular_savings_on_large_instances_is_feasible_and_close_to_all_pairs(
         granular = evaluate(instance, from_sequence(construct.savings(d, q, c, instance.symmetric, one)))
         every = construct._savings(d, q, c, instance.symmetric, one, np.zeros((d.shape[0], 0), dtype=np.int64))
         assert granular <= 1.02 * evaluate(instance, from_sequence(every))  # the checker accepted both
+
+
+def _random_start(n: int, seed: int = 0):
+    """A poor start, whose first pass is long: a random giant tour of ``n`` customers cut by Split."""
+    from nco.data import random_cvrp
+
+    d, demand, cap = random_cvrp(n, seed=seed).kernel_arrays()
+    d = kernels.prepared_matrix(d)
+    giant = np.random.default_rng(seed).permutation(np.arange(1, n + 1))
+    return d, demand, cap, kernels.split(d, demand, cap, giant, 10.0)[1]
+
+
+def test_the_passes_stop_at_a_passed_deadline_after_one_batch_of_work():
+    """Clock-free: with a deadline already past, a pass reads the clock after CHECK_EVERY evaluations and stops,
+    so only the first few customers (or routes) are stamped as tried. Checked between passes only, one pass at
+    n = 3000 from a random start ran 0.2-0.3 s past the limit."""
+    from nco.kernels.clock import CHECK_EVERY
+    from nco.kernels.search import search_pass
+
+    d, demand, cap, seq = _random_start(600)
+    k = 20
+    neigh = kernels.neighbour_lists(d, k)
+    R, L, rt, ps, cf, cb, cl = build_state(d, demand, seq, 10)
+    order = np.arange(1, d.shape[0], dtype=np.int64)
+    modified, tested, clock = np.zeros(L.shape[0], np.int64), np.full(d.shape[0], -1, np.int64), np.ones(1, np.int64)
+    for deadline, most in ((-1.0, d.shape[0] - 1), (0.0, CHECK_EVERY // k + 1)):
+        tested[:] = -1
+        search_pass(d, demand, cap, neigh, order, R, L, rt, ps, cf, cb, cl, 1e-9, 10.0, modified, tested, clock,
+                    deadline)
+        tried = int((tested[1:] >= 0).sum())
+        assert tried == most if deadline < 0 else 1 <= tried <= most
+    tested_routes = np.full(L.shape[0], -1, np.int64)
+    swap_star.swap_star_pass(d, demand, cap, neigh, R, L, rt, ps, cf, cb, cl, 1e-9, 10.0, modified, tested_routes,
+                             clock, 0.0)
+    assert (tested_routes >= 0).sum() == 0  # the clock is read before the first pair of routes
+
+
+def test_default_spare_routes_follow_the_fleet_not_the_customers():
+    """One empty route per customer made every search allocate n x n arrays (290 MB at n = 3000)."""
+    from nco.kernels.search import default_spare
+
+    d, demand, cap, seq = _random_start(3000)
+    routes = int((seq[1:] == 0).sum())
+    assert default_spare(seq) == routes * 3 // 10 + 3 < 3000 // 4
+    assert default_spare(np.array([0, 1, 0, 2, 0])) == 1  # no customer left to move into a route of its own
+    assert default_spare(np.array([0, 1, 2, 3, 0])) == 2
+    cost, improved = kernels.local_search(d, demand, cap, seq, kernels.neighbour_lists(d, 20), penalty=10.0,
+                                          deadline=0.0)
+    assert np.array_equal(improved, seq)  # a passed deadline: no pass at all, the start comes back

@@ -3,8 +3,11 @@
 ``neural+ga``: the policy's distinct solutions are the genetic search's first
 population. ``neural+ortools``: its best solution is OR-Tools' first one. The
 decoding takes at most ``HYBRID_DECODE_SHARE`` of the limit (fewer start
-nodes on large instances); the refiner gets the rest. The history starts
-when the policy's solutions exist, so a time-to-quality curve shows both.
+nodes on large instances); the refiner gets the rest. When not even one
+rollout fits in that share (thousands of nodes on a CPU) the refiner runs
+alone from the start: a hybrid is never left with the policy's solution
+for lack of time. The history starts when the policy's solutions exist, so
+a time-to-quality curve shows both.
 """
 
 from __future__ import annotations
@@ -26,14 +29,15 @@ def solve_hybrid(instance: Instance, refiner: str, time_limit: float = 10.0, see
 
     clock = Clock(time_limit)
     seeds = candidate_solutions(instance, budget=HYBRID_DECODE_SHARE * time_limit)
-    ready = clock.elapsed()  # the policy's solutions exist from here on
+    ready = clock.elapsed()  # the policy's solutions (if any) exist from here on
     left = max(0.05 * time_limit, clock.remaining())
     if refiner == "ga":
         from nco.solvers.genetic import genetic
 
         refined = genetic(instance, time_limit=left, seed=seed, seeds=seeds)
     else:
-        refined = get_solver(refiner)(instance, time_limit=left, seed=seed, initial=seeds[0])
-    history = [(ready, seeds[0].cost)] + [(ready + t, c) for t, c in refined.history]
+        refined = get_solver(refiner)(instance, time_limit=left, seed=seed, initial=seeds[0] if seeds else None)
+    history = [(ready, seeds[0].cost)] if seeds else []
+    history += [(ready + t, c) for t, c in refined.history]
     return make_solution(instance, refined.routes, solver=f"neural+{refiner}", runtime=clock.elapsed(),
                          history=history)

@@ -179,12 +179,15 @@ def candidate_solutions(instance: Instance, count: int = 25, checkpoint: str | N
     By default x8 augmentation on a GPU and none on the CPU, where it would
     cost about a second per 100-node instance before any refinement starts.
     ``budget``: seconds the decoding may take, fewer starts when all would
-    not fit (see :class:`nco.budget.BudgetedDecoder`).
+    not fit, none (an empty list) when not even one rollout would (see
+    :class:`nco.budget.BudgetedDecoder`).
     """
     loaded, batch = loaded_policy(instance, checkpoint)
     if augment_factor is None:
         augment_factor = 8 if batch.dist.is_cuda else 1
     chunks = loaded.rollouts(batch, augment_factor, budget)
+    if not chunks:
+        return []
     rewards = torch.cat([c.reward.flatten() for c in chunks]).cpu()
     actions = [c.actions.flatten(0, 1).cpu() for c in chunks]  # one transfer per chunk, not one per row read
     rows = [(c, r) for c, chunk in enumerate(actions) for r in range(chunk.shape[0])]
@@ -207,8 +210,9 @@ def solve_neural(instance: Instance, time_limit: float = 10.0, seed: int = 0, in
 
     ``multistart`` (POMO, the default) decodes from every start node and its
     ``augment_factor`` symmetric copies, or as many of them as fit in
-    ``time_limit`` (see :class:`nco.budget.BudgetedDecoder`; at least one
-    rollout runs). The other decodings run once whatever the limit.
+    ``time_limit`` (see :class:`nco.budget.BudgetedDecoder`); a
+    :class:`SolverError` says so when not even one rollout can be done in
+    time. The other decodings run once whatever the limit.
     ``initial`` is not used.
     """
     start = time.perf_counter()
@@ -218,9 +222,20 @@ def solve_neural(instance: Instance, time_limit: float = 10.0, seed: int = 0, in
     if how == "multistart":
         budget = max(0.0, time_limit - (time.perf_counter() - start))
         chunks = loaded.rollouts(batch, augment_factor, budget)
+        if not chunks:
+            raise SolverError(_too_slow(loaded, batch, time_limit, budget))
         best = max(chunks, key=lambda c: float(c.reward.max()))
         actions = best.actions.flatten(0, 1)[int(best.reward.flatten().argmax())]
     else:
         actions = decode(loaded.policy, loaded.meta, batch, how, augment_factor, seed=seed).actions[0]
     routes = routes_of(instance.problem, actions.cpu())
     return make_solution(instance, routes, solver="neural", runtime=time.perf_counter() - start)
+
+
+def _too_slow(loaded: LoadedPolicy, batch: Batch, time_limit: float, budget: float) -> str:
+    """Why no rollout was returned: what one costs here (as last measured) against the ``budget`` seconds that
+    loading left of ``time_limit``."""
+    need = (loaded.decoder.seconds_per_unit or 0.0) * batch.num_nodes ** 2
+    return (f"time_limit: one rollout of the policy on {batch.num_nodes} nodes takes about {need:.1f} s on "
+            f"{batch.dist.device.type}, more than the {budget:.1f} s that loading left of the {time_limit:g} s "
+            "limit; give a longer limit or use ga or ls")

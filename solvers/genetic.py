@@ -271,7 +271,7 @@ class GeneticSearch:
                 since_best = 0
         if self.best is None:  # no feasible child at all (a very short run): savings, educated with hard capacities
             start = kernels.savings(self.dist, self.demand, self.capacity, self.instance.symmetric, self.one_tour)
-            self.best = self._educate(start, -1.0, None)
+            self.best = self._educate(start, -1.0, deadline)  # as it is when no time is left
         return self.best
 
 

@@ -13,7 +13,8 @@ from nco.envs import make_env
 from nco.envs.batch import from_instances
 from nco.neural import decode, routes_of
 from nco.policies import make_policy
-from nco.policies.decoding import GPU_DONE_EVERY, augment, rollout, sample
+from nco.data import SolverError
+from nco.policies.decoding import GPU_DONE_EVERY, PROJECT_AFTER, Deadline, OutOfTime, augment, rollout, sample
 
 
 @pytest.mark.parametrize("problem, name", [("tsp", "am"), ("tsp", "pomo"), ("tsp", "ptrnet"), ("cvrp", "am"),
@@ -144,9 +145,14 @@ def _slow_device(monkeypatch, instance, seconds_per_rollout):
     clock, calls = [0.0], []
     real = budget.greedy_rollouts
 
-    def greedy_rollouts(policy, problem, batch, starts, factor, pomo, offset=0):
+    def greedy_rollouts(policy, problem, batch, starts, factor, pomo, offset=0, deadline=None):
         calls.append((starts, factor, offset, batch.coords.clone()))
-        clock[0] += seconds_per_rollout * starts * factor
+        cost = seconds_per_rollout * starts * factor
+        if deadline is not None and clock[0] + cost > deadline.at:  # stopped once its pace says so
+            projected = clock[0] + cost
+            clock[0] += cost * min(1.0, PROJECT_AFTER / batch.num_nodes)
+            raise OutOfTime(projected)
+        clock[0] += cost
         return real(policy, problem, batch, starts, factor, pomo, offset)
 
     monkeypatch.setattr(budget, "greedy_rollouts", greedy_rollouts)
@@ -176,8 +182,8 @@ def test_decoding_fills_its_budget_chunk_by_chunk(monkeypatch):
     neural.candidate_solutions(instance, count=500, augment_factor=1, budget=3.0)  # 30 of 30 and then more fit
     assert [c[:3] for c in calls] == [(30, 1, 0)]
     calls.clear()
-    assert len(neural.candidate_solutions(instance, count=50, budget=0.0)) >= 1  # at least one rollout
-    assert [c[:3] for c in calls] == [(1, 1, 0)]
+    assert neural.candidate_solutions(instance, count=50, budget=0.05) == []  # measured: one takes 1/16 s
+    assert calls == []
     calls.clear()
     decoder.seconds_per_unit = (1 / 16) / unit
     neural.candidate_solutions(instance, count=500, augment_factor=8, budget=15.0)  # all 240 in one decoding
@@ -214,6 +220,53 @@ def test_neural_solver_keeps_its_time_limit(monkeypatch):
     # 30 + 30 + 4 of the 240 rollouts, less what loading the policy took of the limit (real time)
     assert 60 < sum(c[0] * c[1] for c in calls) <= 64 and clock[0] <= 4.0
     assert solution.cost == evaluate(instance, solution.routes)
+
+
+def test_a_rollout_stops_as_soon_as_its_pace_says_it_cannot_make_its_deadline():
+    """On a fake clock that ticks 0.01 s per step: a 101-step rollout needs about 1 s."""
+    batch = from_instances([random_cvrp(100, seed=2)])
+    policy = make_policy("am", "cvrp").eval()
+    ticks = [0.0]
+
+    def clock():
+        ticks[0] += 0.01
+        return ticks[0]
+
+    with torch.inference_mode(), pytest.raises(OutOfTime) as stop:
+        rollout(policy, make_env("cvrp"), batch, deadline=Deadline(0.5, clock), log_prob=False)
+    # one reading as the steps begin, then one before every step: stopped after PROJECT_AFTER of them, not at 0.5
+    assert ticks[0] == pytest.approx(0.01 * (PROJECT_AFTER + 2))
+    assert 0.9 < stop.value.projected < 1.2
+    ticks[0] = 0.0
+    with torch.inference_mode():
+        done = rollout(policy, make_env("cvrp"), batch, deadline=Deadline(5.0, clock), log_prob=False)
+    assert done.actions.shape[-1] >= 101
+
+
+def test_a_chunk_that_cannot_finish_is_replanned_smaller_and_none_is_returned_when_none_fits(monkeypatch):
+    from nco import neural
+
+    instance = random_cvrp(200, seed=7)
+    clock, calls, decoder = _slow_device(monkeypatch, instance, 1.0)  # one rollout: 1 s
+    found = neural.candidate_solutions(instance, count=50, budget=3.0)
+    # the 7-rollout probe stops early (projected 7 s), then one rollout fits in what is left, and no second
+    assert [c[:3] for c in calls] == [(7, 1, 0), (1, 1, 0)] and 2.0 < clock[0] <= 3.0 and len(found) == 1
+    calls.clear()
+    assert neural.candidate_solutions(instance, budget=0.5) == [] and calls == []  # measured: not even one
+    with pytest.raises(SolverError, match="one rollout of the policy on 201 nodes takes about 1.0 s"):
+        neural.solve_neural(instance, time_limit=0.5)
+
+
+def test_a_hybrid_without_the_policy_s_solutions_is_its_refiner_alone(monkeypatch, warm_kernels):
+    """Thousands of nodes on a CPU: not one rollout fits in the decoding share, so the GA gets the whole limit."""
+    from nco import hybrid
+
+    monkeypatch.setattr(hybrid, "candidate_solutions", lambda *a, **k: [])
+    instance = random_cvrp(50, seed=8)
+    solution = nco.solve(instance, "neural+ga", time_limit=1)
+    assert solution.solver == "neural+ga" and solution.cost == evaluate(instance, solution.routes)
+    assert solution.history[0][0] < 0.5  # the GA's first solution, not a policy's
+    assert solution.runtime <= 1.05
 
 
 def test_candidate_solutions_are_distinct_checked_and_best_first():

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from typing import Any
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import torch
 
@@ -57,6 +58,42 @@ def symmetric_copy(batch: Batch, k: int) -> Batch:
 def usable_factor(batch: Batch, factor: int) -> int:
     """``factor``, or 1 when the batch has no coordinates (the symmetries act on coordinates)."""
     return factor if batch.coords is not None else 1
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The ``clock`` value by which a rollout must be done (see :func:`rollout`)."""
+
+    at: float
+    clock: Callable[[], float] = field(default=time.perf_counter)
+
+
+class OutOfTime(Exception):
+    """A rollout stopped before its end because it would not be done by its :class:`Deadline`.
+
+    ``projected``: when, on the deadline's clock, it would have been done
+    (estimated from its steps so far and the fewest steps still to come; the
+    time it stopped when no step had run yet).
+    """
+
+    def __init__(self, projected: float):
+        super().__init__(f"the rollout would end at {projected:.3f}, past its deadline")
+        self.projected = projected
+
+
+PROJECT_AFTER = 32  # steps before a rollout's pace predicts its end (after 8 it was up to 60% high, measured)
+
+
+def _keep_time(deadline: Deadline, state: State, began: tuple[float, int], cuda: bool) -> None:
+    """Raise :class:`OutOfTime` when ``deadline`` has passed, or when the pace since ``began`` (clock, steps)
+    says the rollout cannot be done by then: better to stop after a few steps than at the deadline."""
+    if cuda:  # steps are queued, not done, until the device catches up
+        torch.cuda.synchronize()
+    now = deadline.clock()
+    taken = state.steps - began[1]
+    projected = now + (now - began[0]) / max(1, taken) * max(0, state.min_steps - state.steps)
+    if now >= deadline.at or (taken >= PROJECT_AFTER and projected > deadline.at):
+        raise OutOfTime(projected if taken else now)
 
 
 GPU_DONE_EVERY = 4  # on a GPU, ask whether every rollout is done only every few steps (see _finished)
@@ -155,7 +192,8 @@ def _step_on_fresh_visits(policy: Policy, env: Env, cache: Any, state: State, gr
 
 def rollout(policy: Policy, env: Env, batch: Batch, decode: str = "greedy", num_starts: int = 1,
             multistart: bool = False, temperature: float = 1.0, done_every: int | None = None,
-            log_prob: bool = True, start_offset: int = 0, compiled: bool = False) -> Rollout:
+            log_prob: bool = True, start_offset: int = 0, compiled: bool = False,
+            deadline: Deadline | None = None) -> Rollout:
     """Build complete solutions for every instance of ``batch``.
 
     ``multistart`` forces rollout ``s`` to begin at the env's start node ``s``
@@ -166,7 +204,9 @@ def rollout(policy: Policy, env: Env, batch: Batch, decode: str = "greedy", num_
     between, finished rollouts take no-op steps (see :func:`_finished`), so
     ``actions`` can end with extra depot visits. ``log_prob=False`` skips the
     log-probabilities (left at zero) when only the solutions count.
-    ``compiled``: take each step with :func:`compiled_step`.
+    ``compiled``: take each step with :func:`compiled_step`. ``deadline``:
+    raise :class:`OutOfTime` as soon as the rollout cannot be done by then
+    (checked every step on the CPU, with the ``done`` reads on a GPU).
     """
     if decode not in ("greedy", "sample"):
         raise ValueError(f"unknown decoding {decode!r}; expected 'greedy' or 'sample'")
@@ -179,7 +219,10 @@ def rollout(policy: Policy, env: Env, batch: Batch, decode: str = "greedy", num_
         first = env.start_actions(state, start_offset)
         actions.append(first)
         state = env.step(state, first)
+    began = (deadline.clock() if deadline is not None else 0.0, state.steps)
     while not _finished(state, every):
+        if deadline is not None and state.steps % every == 0:
+            _keep_time(deadline, state, began, batch.dist.is_cuda)
         action, step_log_prob = step(policy, env, cache, state, decode == "greedy", temperature, log_prob)
         if step_log_prob is not None:
             total = total + step_log_prob

@@ -71,12 +71,14 @@ class BudgetedDecoder:
         rate = self.seconds_per_unit
         if rate is not None and self.measured_nodes == batch.num_nodes and rate * unit > budget:
             return []  # measured on this size: not even one rollout fits
+        # stopped: a chunk stopped early, so its projected pace, not a guess, plans what follows
+        stopped = False
         if rate is not None and rate * unit * starts * factor <= budget:
             whole = self._timed(policy, problem, batch, starts, factor, pomo, 0, deadline)
             if whole is not None:
                 return [whole]
+            stopped = True
         chunks: list[Rollout] = []
-        stopped = False  # a chunk stopped early: its projected pace, not a guess, planned what follows
         for k in range(factor):
             offset = 0
             while offset < starts:

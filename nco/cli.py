@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from nco.data import DEFAULT_PROBLEM, PROBLEMS, NcoError, Solution, gap, get_problem, known_value, write_solution
+from nco.data import (DEFAULT_PROBLEM, PROBLEMS, NcoError, Solution, SolverError, gap, get_problem, known_value,
+                      write_solution)
 from nco.data.cities import bundled_cities, load_city
 from nco.data.atomic import check_destination
 from nco.data.instances import check_fits
@@ -105,6 +106,24 @@ def _instance(args: argparse.Namespace):
     return city.sample(args.num_nodes, args.problem, args.objective, seed=args.seed), None, city.roads
 
 
+def _solve_each(console: Console, instance, solvers: list[str], args: argparse.Namespace) -> list[Solution]:
+    """Each solver's solution. In a comparison, a solver that cannot answer (a limit too short for it at this
+    size, say) gets one ``nco:`` line on stderr and the others still run; alone, or when none answers, its
+    error is the command's."""
+    solutions, errors = [], []
+    for name in solvers:
+        try:
+            solutions.append(_solve_with_progress(console, instance, name, args.time_limit, args.seed))
+        except SolverError as exc:
+            if len(solvers) == 1:
+                raise
+            errors.append(exc)
+            print(f"nco: {name}: {exc}", file=sys.stderr)
+    if not solutions:
+        raise errors[0]
+    return solutions
+
+
 def cmd_solve(args: argparse.Namespace) -> int:
     """``nco solve``: solve a file (or an instance sampled from a bundled city) with one solver or several
     side by side, print the results, write the best solution and draw the routes."""
@@ -117,7 +136,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     instance, reference, roads = _instance(args)
     with console.status("loading the Numba kernels (compiled once, about a minute in a fresh install)"):
         warm_up()
-    solutions = [_solve_with_progress(console, instance, s, args.time_limit, args.seed) for s in solvers]
+    solutions = _solve_each(console, instance, solvers, args)
     _report(console, instance, solutions, reference)
     best = min(solutions, key=lambda s: s.cost)
     if args.out:

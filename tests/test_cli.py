@@ -68,6 +68,21 @@ def test_compare_runs_each_solver_writes_the_best_and_draws_every_one(tmp_path, 
     assert png.stat().st_size > 10_000
 
 
+def test_a_solver_that_cannot_answer_leaves_the_rest_of_a_comparison_standing(tmp_path, capsys, monkeypatch):
+    from nco.solvers import ortools_routing
+
+    monkeypatch.setattr(ortools_routing, "REGISTER_COST", 1e6)  # OR-Tools' model now "cannot be built in time"
+    out = tmp_path / "best.sol"
+    assert main(["solve", "--uniform", "--num-nodes", "30", "--compare", "ortools,savings", "--time-limit", "1",
+                 "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert [line for line in captured.out.splitlines() if line.startswith("│")][0].split("│")[1].strip() == "savings"
+    assert captured.err.startswith("nco: ortools: time_limit: OR-Tools' model of 31 nodes")
+    assert read_solution(out)[1] > 0
+    assert main(["solve", "--uniform", "--num-nodes", "30", "--solver", "ortools", "--time-limit", "1"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1  # alone: its error is the command's, one line
+
+
 def test_bare_solve_samples_a_bundled_city_and_compares_ortools_with_the_hybrid(capsys):
     assert main(["solve", "--num-nodes", "15", "--time-limit", "1"]) == 0
     text = capsys.readouterr().out

@@ -234,13 +234,18 @@ def test_a_rollout_stops_as_soon_as_its_pace_says_it_cannot_make_its_deadline():
 
     with torch.inference_mode(), pytest.raises(OutOfTime) as stop:
         rollout(policy, make_env("cvrp"), batch, deadline=Deadline(0.5, clock), log_prob=False)
-    # one reading as the steps begin, then one before every step: stopped after PROJECT_AFTER of them, not at 0.5
-    assert ticks[0] == pytest.approx(0.01 * (PROJECT_AFTER + 2))
+    # the encoder reads the clock as it begins and after each layer; the steps as they begin and before every
+    # step: stopped after PROJECT_AFTER of them, not at 0.5
+    assert ticks[0] == pytest.approx(0.01 * (1 + len(policy.layers) + 1 + PROJECT_AFTER + 1))
     assert 0.9 < stop.value.projected < 1.2
     ticks[0] = 0.0
     with torch.inference_mode():
         done = rollout(policy, make_env("cvrp"), batch, deadline=Deadline(5.0, clock), log_prob=False)
     assert done.actions.shape[-1] >= 101
+    ticks[0] = 0.0
+    with torch.inference_mode(), pytest.raises(OutOfTime):  # an encoder that cannot be done in time stops early
+        rollout(policy, make_env("cvrp"), batch, deadline=Deadline(0.025, clock), log_prob=False)
+    assert ticks[0] == pytest.approx(0.02)  # after its first layer, which says three take 0.03
 
 
 def test_a_chunk_that_cannot_finish_is_replanned_smaller_and_none_is_returned_when_none_fits(monkeypatch):

@@ -96,6 +96,24 @@ def test_ortools_fallback_routes_are_feasible():
     assert make_solution(instance, routes).num_routes == len(routes)
 
 
+def test_ortools_refuses_early_when_its_model_cannot_be_built_within_the_limit(monkeypatch):
+    """Paced like the decoding: the matrix conversion's first rows predict the build (over 1 s at n = 3000
+    here); a registering made to look a million times dearer than the conversion trips it on any size."""
+    import time
+
+    from nco.solvers import ortools_routing
+
+    instance = random_cvrp(600, seed=3)
+    monkeypatch.setattr(ortools_routing, "REGISTER_COST", 1e6)
+    started = time.perf_counter()
+    with pytest.raises(SolverError, match="OR-Tools' model of 601 nodes takes about .* s to build here"):
+        ortools_routing.ortools(instance, time_limit=5)
+    assert time.perf_counter() - started < 5  # refused at its first rows, not after the limit
+    monkeypatch.undo()
+    solution = ortools_routing.ortools(instance, time_limit=1)  # the measured cost: built well within 1 s
+    assert solution.cost == evaluate(instance, solution.routes)
+
+
 def test_cost_scale_keeps_precision():
     assert cost_scale(np.array([[0.0, 3.0], [4.0, 0.0]])) == 1
     scale = cost_scale(np.array([[0.0, 0.123456789], [2.5, 0.0]]))

@@ -20,7 +20,7 @@ from torch import nn
 from nco.data import InstanceError, get_problem
 from nco.envs.batch import Batch
 
-from .contracts import PolicyModule
+from .contracts import Pace, PolicyModule
 
 
 class Norm(nn.Module):
@@ -111,11 +111,13 @@ class AttentionPolicy(PolicyModule):
             raise InstanceError("this policy reads node coordinates; the instance has only a matrix", field="coords")
         return self.problem_context.embed(self, batch)
 
-    def encode(self, batch: Batch) -> Cache:
-        """Embed and refine the nodes once per batch."""
+    def encode(self, batch: Batch, pace: Pace | None = None) -> Cache:
+        """Embed and refine the nodes once per batch (``pace`` after each layer, see :class:`Policy`)."""
         h = self._embed(batch)
-        for layer in self.layers:
+        for done, layer in enumerate(self.layers, 1):
             h = layer(h)
+            if pace is not None:
+                pace(done, len(self.layers))
         return self._cache(h)
 
     def _cache(self, h: torch.Tensor, dist: torch.Tensor | None = None) -> Cache:

@@ -8,7 +8,7 @@ methods (and to be a ``torch.nn.Module`` for training and checkpoints).
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -17,14 +17,18 @@ from nco.envs.batch import Batch
 from nco.envs.contracts import State
 
 
+Pace = Callable[[int, int], None]  # (layers done, layers in all), called after each encoder layer
+
+
 @runtime_checkable
 class Policy(Protocol):
     """Scores the next action of every rollout: ``encode`` once per batch, ``logits`` once per step."""
 
     problem: str
 
-    def encode(self, batch: Batch) -> Any:
-        """What the decoder reuses at every step (node embeddings and their projections)."""
+    def encode(self, batch: Batch, pace: Pace | None = None) -> Any:
+        """What the decoder reuses at every step (node embeddings and their projections). ``pace(done,
+        total)`` after each of the encoder's layers lets a caller with a deadline stop it (by raising)."""
         ...
 
     def logits(self, cache: Any, state: State) -> torch.Tensor:
@@ -38,8 +42,8 @@ class PolicyModule(nn.Module):
 
     problem: str
 
-    def encode(self, batch: Batch) -> Any:
-        """What the decoder reuses at every step."""
+    def encode(self, batch: Batch, pace: Pace | None = None) -> Any:
+        """What the decoder reuses at every step; ``pace`` as in :meth:`Policy.encode`."""
         raise NotImplementedError
 
     def logits(self, cache: Any, state: State) -> torch.Tensor:

@@ -84,16 +84,27 @@ class OutOfTime(Exception):
 PROJECT_AFTER = 32  # steps before a rollout's pace predicts its end (after 8 it was up to 60% high, measured)
 
 
-def _keep_time(deadline: Deadline, state: State, began: tuple[float, int], cuda: bool) -> None:
-    """Raise :class:`OutOfTime` when ``deadline`` has passed, or when the pace since ``began`` (clock, steps)
-    says the rollout cannot be done by then: better to stop after a few steps than at the deadline."""
-    if cuda:  # steps are queued, not done, until the device catches up
-        torch.cuda.synchronize()
+def keep_pace(deadline: Deadline, began: float, done: int, total: int, after: int = 1) -> None:
+    """Raise :class:`OutOfTime` when ``deadline`` has passed, or when ``done`` of ``total`` equal pieces of work
+    since ``began`` (on the deadline's clock) say the rest cannot be done by then (judged once ``after`` are
+    done): better to stop after a few pieces than at the deadline."""
     now = deadline.clock()
-    taken = state.steps - began[1]
-    projected = now + (now - began[0]) / max(1, taken) * max(0, state.min_steps - state.steps)
-    if now >= deadline.at or (taken >= PROJECT_AFTER and projected > deadline.at):
-        raise OutOfTime(projected if taken else now)
+    projected = now + (now - began) / max(1, done) * max(0, total - done)
+    if now >= deadline.at or (done >= after and projected > deadline.at):
+        raise OutOfTime(projected if done else now)
+
+
+def encoder_pace(deadline: Deadline, cuda: bool) -> Callable[[int, int], None]:
+    """What a policy's ``encode`` calls after each of its layers (done, total): stops it (:class:`OutOfTime`)
+    when the layers left cannot be done by ``deadline``; on thousands of nodes each layer takes a tenth of a
+    second on a CPU."""
+    began = deadline.clock()
+
+    def pace(done: int, total: int) -> None:
+        if cuda:
+            torch.cuda.synchronize()
+        keep_pace(deadline, began, done, total)
+    return pace
 
 
 GPU_DONE_EVERY = 4  # on a GPU, ask whether every rollout is done only every few steps (see _finished)
@@ -210,19 +221,22 @@ def rollout(policy: Policy, env: Env, batch: Batch, decode: str = "greedy", num_
     """
     if decode not in ("greedy", "sample"):
         raise ValueError(f"unknown decoding {decode!r}; expected 'greedy' or 'sample'")
-    cache = policy.encode(batch)
+    cuda = batch.dist.is_cuda
+    cache = policy.encode(batch, None if deadline is None else encoder_pace(deadline, cuda))
     state = env.reset(batch, num_starts)
-    every = done_every or (GPU_DONE_EVERY if batch.dist.is_cuda else 1)
+    every = done_every or (GPU_DONE_EVERY if cuda else 1)
     step = compiled_step() if compiled else decoding_step
     actions, total = [], torch.zeros(state.current.shape, device=batch.dist.device)
     if multistart:
         first = env.start_actions(state, start_offset)
         actions.append(first)
         state = env.step(state, first)
-    began = (deadline.clock() if deadline is not None else 0.0, state.steps)
+    began, first = (deadline.clock() if deadline is not None else 0.0), state.steps
     while not _finished(state, every):
         if deadline is not None and state.steps % every == 0:
-            _keep_time(deadline, state, began, batch.dist.is_cuda)
+            if cuda:  # steps are queued, not done, until the device catches up
+                torch.cuda.synchronize()
+            keep_pace(deadline, began, state.steps - first, state.min_steps - first, PROJECT_AFTER)
         action, step_log_prob = step(policy, env, cache, state, decode == "greedy", temperature, log_prob)
         if step_log_prob is not None:
             total = total + step_log_prob

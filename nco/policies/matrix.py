@@ -26,6 +26,7 @@ from nco.data import get_problem
 from nco.envs.batch import Batch, mean_scaled
 
 from .attention import AttentionPolicy, Cache
+from .contracts import Pace
 
 PAIR_FEATURES = 4  # d(i, j), d(j, i), cos and sin of the bearing from i to j
 PAIR_HIDDEN = 32
@@ -71,13 +72,16 @@ class MatrixPolicy(AttentionPolicy):
         zeros = batch.dist.new_zeros(batch.size, batch.num_nodes, 2)
         return Batch(batch.problem, batch.dist, zeros, batch.demand, batch.capacity)
 
-    def encode(self, batch: Batch) -> Cache:
-        """Embed nodes (coordinates, demands, matrix statistics) and refine them with matrix-biased attention."""
+    def encode(self, batch: Batch, pace: Pace | None = None) -> Cache:
+        """Embed nodes (coordinates, demands, matrix statistics) and refine them with matrix-biased attention
+        (``pace`` after each layer, see :class:`nco.policies.contracts.Policy`)."""
         dist = mean_scaled(batch.dist)
         h = self._embed(self._coords_or_zeros(batch)) + self.node_stats(node_features(self.problem, dist))
         hidden = self.pair_hidden(pair_features(batch, dist))  # [B, N, N, PAIR_HIDDEN], shared by the layers
-        for layer, bias in zip(self.layers, self.pair_bias):
+        for done, (layer, bias) in enumerate(zip(self.layers, self.pair_bias), 1):
             h = layer(h, bias(hidden).permute(0, 3, 1, 2))
+            if pace is not None:
+                pace(done, len(self.layers))
         return self._cache(h, dist)
 
     def logits(self, cache: Cache, state) -> torch.Tensor:

@@ -15,7 +15,7 @@ from torch import nn
 
 from nco.envs.batch import Batch
 
-from .contracts import PolicyModule
+from .contracts import Pace, PolicyModule
 
 
 @dataclass
@@ -47,8 +47,8 @@ class PointerNetwork(PolicyModule):
         self.w_q_p = nn.Linear(hidden_dim, hidden_dim, bias=False)
         self.v_p = nn.Parameter(torch.empty(hidden_dim).uniform_(-0.1, 0.1))
 
-    def encode(self, batch: Batch) -> PointerCache:
-        """Run the encoder LSTM over the cities."""
+    def encode(self, batch: Batch, pace: Pace | None = None) -> PointerCache:
+        """Run the encoder LSTM over the cities (one layer: ``pace`` is not called)."""
         if batch.coords is None:
             from nco.data import InstanceError
 

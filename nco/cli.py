@@ -20,6 +20,7 @@ from nco.data.instances import check_fits
 from nco.data.city_build import build_city
 from nco.data.osrm import OSRM_VERSION, install_osrm
 from nco.solvers import SOLVERS
+from nco.solvers.common import check_seed, check_time_limit
 from nco.solvers.warmup import warm_up
 
 from .api import HYBRIDS, load, solve
@@ -129,6 +130,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     side by side, print the results, write the best solution and draw the routes."""
     console = Console()
     solvers = _solvers(args)
+    check_time_limit(args.time_limit), check_seed(args.seed)  # once, not as every solver's own failure
     if args.out:  # before the solve, so that a bad destination loses no work
         check_destination(args.out, "--out")
     if args.plot:

@@ -45,7 +45,8 @@ class BudgetedDecoder:
 
     A rollout costs about nodes^2 (one step per node, each over every node);
     ``seconds_per_unit`` is the last chunk's seconds per rollout x nodes^2
-    (for a chunk stopped early, its projected seconds) and ``measured_nodes``
+    (for a chunk stopped early, its projected seconds; ``at_least`` when that
+    projection stopped at the encoder) and ``measured_nodes``
     the instance size it was measured on (None until one has run: the first
     chunk then decodes ``probe_starts`` rollouts, fewer on large instances,
     see :meth:`_probe`). Fixed costs per step make a small chunk dearer per
@@ -57,6 +58,7 @@ class BudgetedDecoder:
         self.probe_starts = probe_starts
         self.seconds_per_unit: float | None = None
         self.measured_nodes: int | None = None
+        self.at_least = False  # the estimate is a lower bound (the last chunk stopped in its encoder)
 
     def rollouts(self, policy: PolicyModule, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
                  budget: float | None) -> list[Rollout]:
@@ -111,9 +113,9 @@ class BudgetedDecoder:
         try:
             result = greedy_rollouts(policy, problem, batch, starts, factor, pomo, offset, deadline)
         except OutOfTime as stop:
-            result, ended = None, stop.projected
+            result, ended, self.at_least = None, stop.projected, not stop.whole
         else:
-            ended = self.clock()
+            ended, self.at_least = self.clock(), False
         self.seconds_per_unit = (ended - began) / (starts * factor * batch.num_nodes ** 2)
         self.measured_nodes = batch.num_nodes
         return result

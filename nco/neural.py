@@ -239,6 +239,7 @@ def _too_slow(loaded: LoadedPolicy, batch: Batch, time_limit: float, budget: flo
     """Why no rollout was returned: what one costs here (as last measured) against the ``budget`` seconds that
     loading left of ``time_limit``."""
     need = (loaded.decoder.seconds_per_unit or 0.0) * batch.num_nodes ** 2
-    return (f"time_limit: one rollout of the policy on {batch.num_nodes} nodes takes about {need:.1f} s on "
-            f"{batch.dist.device.type}, more than the {budget:.1f} s that loading left of the {time_limit:g} s "
-            "limit; give a longer limit or use ga or ls")
+    about = "at least" if loaded.decoder.at_least else "about"
+    return (f"time_limit: one rollout of the policy on {batch.num_nodes} nodes takes {about} {need:.1f} s on "
+            f"{batch.dist.device.type}, and loading left {budget:.1f} s of the {time_limit:g} s limit; give a "
+            "longer limit or use ga or ls")

@@ -243,9 +243,10 @@ def test_a_rollout_stops_as_soon_as_its_pace_says_it_cannot_make_its_deadline():
         done = rollout(policy, make_env("cvrp"), batch, deadline=Deadline(5.0, clock), log_prob=False)
     assert done.actions.shape[-1] >= 101
     ticks[0] = 0.0
-    with torch.inference_mode(), pytest.raises(OutOfTime):  # an encoder that cannot be done in time stops early
+    with torch.inference_mode(), pytest.raises(OutOfTime) as early:  # an encoder that cannot be done in time
         rollout(policy, make_env("cvrp"), batch, deadline=Deadline(0.025, clock), log_prob=False)
-    assert ticks[0] == pytest.approx(0.02)  # after its first layer, which says three take 0.03
+    assert ticks[0] == pytest.approx(0.02)  # stops after its first layer, which says three take 0.03
+    assert stop.value.whole and not early.value.whole  # the encoder's projection is not the rollout's
 
 
 def test_a_chunk_that_cannot_finish_is_replanned_smaller_and_none_is_returned_when_none_fits(monkeypatch):

@@ -73,25 +73,29 @@ class OutOfTime(Exception):
 
     ``projected``: when, on the deadline's clock, it would have been done
     (estimated from its steps so far and the fewest steps still to come; the
-    time it stopped when no step had run yet).
+    time it stopped when no step had run yet). ``whole``: whether that covers
+    the whole rollout, or only the part begun (an encoder stopped between its
+    layers: then the rollout would end later still).
     """
 
-    def __init__(self, projected: float):
+    def __init__(self, projected: float, whole: bool = True):
         super().__init__(f"the rollout would end at {projected:.3f}, past its deadline")
         self.projected = projected
+        self.whole = whole
 
 
 PROJECT_AFTER = 32  # steps before a rollout's pace predicts its end (after 8 it was up to 60% high, measured)
 
 
-def keep_pace(deadline: Deadline, began: float, done: int, total: int, after: int = 1) -> None:
+def keep_pace(deadline: Deadline, began: float, done: int, total: int, after: int = 1, whole: bool = True) -> None:
     """Raise :class:`OutOfTime` when ``deadline`` has passed, or when ``done`` of ``total`` equal pieces of work
     since ``began`` (on the deadline's clock) say the rest cannot be done by then (judged once ``after`` are
-    done): better to stop after a few pieces than at the deadline."""
+    done): better to stop after a few pieces than at the deadline. ``whole``: the pieces are the whole
+    rollout's work (see :class:`OutOfTime`)."""
     now = deadline.clock()
     projected = now + (now - began) / max(1, done) * max(0, total - done)
     if now >= deadline.at or (done >= after and projected > deadline.at):
-        raise OutOfTime(projected if done else now)
+        raise OutOfTime(projected if done else now, whole and done > 0)
 
 
 def encoder_pace(deadline: Deadline, cuda: bool) -> Callable[[int, int], None]:
@@ -103,7 +107,7 @@ def encoder_pace(deadline: Deadline, cuda: bool) -> Callable[[int, int], None]:
     def pace(done: int, total: int) -> None:
         if cuda:
             torch.cuda.synchronize()
-        keep_pace(deadline, began, done, total)
+        keep_pace(deadline, began, done, total, whole=False)
     return pace
 
 

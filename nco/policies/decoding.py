@@ -235,12 +235,12 @@ def rollout(policy: Policy, env: Env, batch: Batch, decode: str = "greedy", num_
         first = env.start_actions(state, start_offset)
         actions.append(first)
         state = env.step(state, first)
-    began, first = (deadline.clock() if deadline is not None else 0.0), state.steps
+    began, begun = (deadline.clock() if deadline is not None else 0.0), state.steps  # the clock, the steps
     while not _finished(state, every):
         if deadline is not None and state.steps % every == 0:
             if cuda:  # steps are queued, not done, until the device catches up
                 torch.cuda.synchronize()
-            keep_pace(deadline, began, state.steps - first, state.min_steps - first, PROJECT_AFTER)
+            keep_pace(deadline, began, state.steps - begun, state.min_steps - begun, PROJECT_AFTER)
         action, step_log_prob = step(policy, env, cache, state, decode == "greedy", temperature, log_prob)
         if step_log_prob is not None:
             total = total + step_log_prob

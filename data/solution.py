@@ -19,7 +19,9 @@ class Solution:
 
     A TSP solution is one route: the tour is ``(0, *routes[0])``. Solvers fill
     ``solver``, ``runtime`` (seconds) and ``history`` (the anytime curve,
-    ``(seconds, best cost)`` pairs) where they have them.
+    ``(seconds, best cost)`` pairs) where they have them. ``vehicles``: the
+    vehicle of each route where the fleet's vehicles differ (``nco.data.pvrp``;
+    a vehicle that reloads has several routes), empty otherwise.
     """
 
     routes: tuple[tuple[int, ...], ...]
@@ -28,6 +30,7 @@ class Solution:
     solver: str = ""
     runtime: float = 0.0
     history: tuple[tuple[float, float], ...] = field(default=(), repr=False)
+    vehicles: tuple[int, ...] = ()
 
     @property
     def num_routes(self) -> int:

@@ -196,11 +196,13 @@ def _display_coords(data: dict[str, Any], n: int) -> np.ndarray | None:
     return coords[:, :2] if coords is not None and coords.ndim == 2 and coords.shape[0] == n else None
 
 
-def read_instance(path: str | os.PathLike) -> Instance:
+def read_instance(path: str | os.PathLike, module: Any = None) -> Instance:
     """Read a TSPLIB or VRPLIB instance file; its TYPE names the problem (see ``nco.data.problems``).
 
     Every TSPLIB edge-weight type used in practice is computed with its own
     rounding rule; malformed files raise :class:`InstanceError` naming the field.
+    ``module``: the data module that builds the instance, instead of the
+    registered problem of the file's TYPE (a problem not registered yet).
     """
     path = str(path)
     data, weights = _parse(path)
@@ -212,7 +214,8 @@ def read_instance(path: str | os.PathLike) -> Instance:
     name = str(data.get("name", Path(path).stem))
     # The first word is the type: some TSPLIB files add an author, "TSP (M.~HOFMEISTER)".
     kind = str(data.get("type", file_type_of(data))).upper().split(" ")[0]
-    return problem_for_file_type(kind, path).data.from_file(data, distance, coords, name, path)
+    module = module or problem_for_file_type(kind, path).data
+    return module.from_file(data, distance, coords, name, path)
 
 
 def _read_tour(path: str) -> list[int]:

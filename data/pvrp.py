@@ -1,0 +1,429 @@
+"""Profiled fleets (PVRP) in the data layer: vehicles that differ, and the objective terms they price.
+
+One model covers the published variants (CAMP's PVRP; HCVRP and HFVRP are
+presets of it): a depot 0 and customers 1..n with integer demands, and ``m``
+vehicles, each with a capacity, a speed (travel time = distance / speed),
+a fixed cost (paid when it is used) and a cost per unit of distance, a
+preference for each customer and a mask of the customers it may serve. A
+vehicle makes one trip, or several when the fleet reloads at the depot
+(``multi_trip``). The objective is
+
+- ``min-sum``: fixed costs of the vehicles used + unit costs x distances
+  + ``time_weight`` x the vehicles' total travel time
+  - ``preference_weight`` x the preferences collected;
+- ``min-max``: the longest travel time of any vehicle (HCVRP's).
+
+A solution is a list of trips and the vehicle of each
+(:attr:`nco.data.Solution.vehicles`); :meth:`PVRPInstance.cost_of` checks
+every constraint with :func:`nco.kernels.fleet.check_fleet` and recomputes
+every term (:class:`FleetCost`).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+
+from nco.kernels.fleet import FLEET_MESSAGES, OK, check_fleet
+
+from .errors import InstanceError, SolutionError
+from .instances import EXACT_LIMIT, check_coords, euclidean_matrix, exact_integers, freeze_graph, frozen, real_array
+from .solution import Solution, to_sequence
+
+OBJECTIVES = ("min-sum", "min-max")
+
+
+@dataclass(frozen=True)
+class FleetCost:
+    """Every objective term of a checked solution; ``objective`` is the instance's objective value."""
+
+    objective: float
+    distance: np.ndarray  # [m] each vehicle's distance, all its trips together
+    time: np.ndarray  # [m] distance / speed
+    trips: np.ndarray  # [m] trips per vehicle (0: unused)
+    fixed: float  # fixed costs of the vehicles used
+    unit: float  # unit costs x distances
+    preference: float  # preferences collected (each customer's, for the vehicle that served it)
+
+    @property
+    def longest(self) -> float:
+        """The longest travel time of any vehicle (the min-max objective)."""
+        return float(self.time.max()) if self.time.size else 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class PVRPInstance:
+    """A profiled-fleet VRP instance (see the module docstring).
+
+    Per vehicle (``m`` of them): ``capacity`` (positive integers), ``speed``
+    (> 0, default 1), ``fixed_cost`` and ``unit_cost`` (>= 0, default 0);
+    per vehicle and customer, ``[m, n]`` with n customers: ``preference``
+    (default 0) and ``allowed`` (default all True). ``demand[0]`` (the depot)
+    must be 0.
+    """
+
+    distance: np.ndarray
+    demand: np.ndarray
+    capacity: np.ndarray
+    speed: np.ndarray | None = None
+    fixed_cost: np.ndarray | None = None
+    unit_cost: np.ndarray | None = None
+    preference: np.ndarray | None = None
+    allowed: np.ndarray | None = None
+    multi_trip: bool = False
+    objective: str = "min-sum"
+    time_weight: float = 1.0
+    preference_weight: float = 0.0
+    coords: np.ndarray | None = None
+    name: str = "pvrp"
+    path: str | None = None
+    problem: str = field(default="pvrp", init=False)
+    max_routes: ClassVar[int | None] = None
+
+    def __post_init__(self) -> None:
+        n = freeze_graph(self)
+        demand = _demand(self.demand, n, self.path)
+        m = _vehicle_count(self.capacity, self.path)
+        set_ = functools.partial(object.__setattr__, self)
+        set_("demand", frozen(demand))
+        set_("capacity", frozen(_capacities(self.capacity, self.path)))
+        set_("speed", frozen(_per_vehicle(self.speed, m, 1.0, "speed", self.path, positive=True)))
+        set_("fixed_cost", frozen(_per_vehicle(self.fixed_cost, m, 0.0, "fixed_cost", self.path)))
+        set_("unit_cost", frozen(_per_vehicle(self.unit_cost, m, 0.0, "unit_cost", self.path)))
+        set_("preference", frozen(_per_customer(self.preference, m, n - 1, "preference", self.path)))
+        set_("allowed", frozen(_mask(self.allowed, m, n - 1, self.path)))
+        set_("multi_trip", bool(self.multi_trip))
+        if self.objective not in OBJECTIVES:
+            raise InstanceError(f"expected one of {', '.join(OBJECTIVES)}, got {self.objective!r}", field="objective",
+                                path=self.path)
+        for name in ("time_weight", "preference_weight"):
+            set_(name, _weight(getattr(self, name), name, self.path))
+        self._check_servable()
+
+    # -- what the solvers and the checker read -----------------------------------------------------
+    @property
+    def num_nodes(self) -> int:
+        """Number of nodes, depot included."""
+        return int(self.distance.shape[0])
+
+    @property
+    def num_customers(self) -> int:
+        """Number of customers (nodes 1..n)."""
+        return self.num_nodes - 1
+
+    @property
+    def num_vehicles(self) -> int:
+        """Number of vehicles in the fleet."""
+        return int(self.capacity.shape[0])
+
+    @property
+    def size(self) -> int:
+        """The size the problem is named by: customers."""
+        return self.num_customers
+
+    @property
+    def min_routes(self) -> int:
+        """Lower bound on the number of trips: total demand over the largest capacity, rounded up."""
+        return max(1, -(-int(self.demand.sum()) // int(self.capacity.max())))
+
+    @functools.cached_property  # the matrix is frozen
+    def symmetric(self) -> bool:
+        """True when ``distance`` equals its transpose."""
+        return bool(np.array_equal(self.distance, self.distance.T))
+
+    def node_mask(self) -> np.ndarray:
+        """``allowed`` as ``[m, n + 1]`` over all nodes (the depot's column True), the kernels' layout."""
+        assert self.allowed is not None  # set in __post_init__
+        return np.concatenate([np.ones((self.num_vehicles, 1), dtype=np.bool_), self.allowed], 1)
+
+    def cost_of(self, routes: Sequence[Sequence[int]], vehicles: Sequence[int]) -> FleetCost:
+        """Check ``routes`` (trips) served by ``vehicles`` (one per trip) and return every objective term,
+        or a :class:`SolutionError` naming the first violation."""
+        seq = to_sequence(routes)
+        chosen = np.asarray(list(vehicles), dtype=np.int64)
+        code, detail, distance, trips = check_fleet(self.distance, self.demand, self.capacity, self.node_mask(),
+                                                    self.multi_trip, seq, chosen)
+        if code != OK:
+            raise SolutionError(f"{self.name}: {FLEET_MESSAGES[code].format(detail=detail)}")
+        return self._terms(routes, chosen, distance, trips)
+
+    def _terms(self, routes: Sequence[Sequence[int]], vehicles: np.ndarray, distance: np.ndarray,
+               trips: np.ndarray) -> FleetCost:
+        assert self.speed is not None and self.fixed_cost is not None and self.unit_cost is not None
+        assert self.preference is not None
+        time = distance / self.speed
+        fixed = float(self.fixed_cost[trips > 0].sum())
+        unit = float((self.unit_cost * distance).sum())
+        preference = float(sum(self.preference[v, c - 1] for route, v in zip(routes, vehicles) for c in route))
+        if self.objective == "min-max":
+            value = float(time.max())
+        else:
+            value = fixed + unit + self.time_weight * float(time.sum()) - self.preference_weight * preference
+        return FleetCost(value, distance, time, trips, fixed, unit, preference)
+
+    def _check_servable(self) -> None:
+        """Every customer has a vehicle that may serve it and can carry its demand; without reloading, the
+        fleet can carry the total demand."""
+        assert self.allowed is not None
+        demand = self.demand[1:]
+        carry = np.where(self.allowed, self.capacity[:, None], 0).max(0)  # [n] the largest allowed capacity
+        if not self.allowed.any(0).all():
+            c = int(np.flatnonzero(~self.allowed.any(0))[0]) + 1
+            raise InstanceError(f"customer {c} may be served by no vehicle", field="allowed", path=self.path)
+        over = np.flatnonzero(demand > carry)
+        if over.size:
+            c = int(over[0]) + 1
+            raise InstanceError(f"customer {c} has demand {demand[c - 1]} above the capacity of every vehicle "
+                                f"allowed to serve it (at most {carry[c - 1]})", field="demand", path=self.path)
+        if not self.multi_trip and int(demand.sum()) > int(self.capacity.sum()):
+            raise InstanceError(f"the total demand {int(demand.sum())} is above the fleet's capacity "
+                                f"{int(self.capacity.sum())}, and its vehicles make one trip each (multi_trip "
+                                "is off)", field="capacity", path=self.path)
+
+    @classmethod
+    def from_coords(cls, coords: np.ndarray, demand: np.ndarray, capacity: np.ndarray, **fleet: Any) -> "PVRPInstance":
+        """An instance whose matrix is the unrounded Euclidean distance; ``coords[0]`` is the depot."""
+        xy = check_coords(coords, len(coords), fleet.get("path"))
+        assert xy is not None  # given, so checked
+        return cls(distance=euclidean_matrix(xy), demand=demand, capacity=capacity, coords=xy, **fleet)
+
+
+def fleet_solution(instance: PVRPInstance, routes: Sequence[Sequence[int]], vehicles: Sequence[int],
+                   solver: str = "", runtime: float = 0.0,
+                   history: Sequence[tuple[float, float]] = ()) -> Solution:
+    """A :class:`Solution` of ``instance`` whose trips, vehicles and cost the fleet checker verified."""
+    if len(routes) != len(vehicles):
+        raise SolutionError(f"{instance.name}: {len(vehicles)} vehicles given for {len(routes)} routes")
+    kept = [(tuple(int(c) for c in r), int(v)) for r, v in zip(routes, vehicles) if len(r) > 0]
+    trips = tuple(r for r, _ in kept)
+    chosen = tuple(v for _, v in kept)
+    cost = instance.cost_of(trips, chosen).objective
+    return Solution(routes=trips, cost=cost, problem=instance.problem, solver=solver, runtime=float(runtime),
+                    history=tuple((float(t), float(c)) for t, c in history), vehicles=chosen)
+
+
+# -- argument checks -------------------------------------------------------------------------------
+def _demand(values: Any, n: int, path: str | None) -> np.ndarray:
+    if np.shape(values) != (n,):
+        raise InstanceError(f"expected {n} demands (depot first), got shape {np.shape(values)}", field="demand",
+                            path=path)
+    demand = exact_integers(values, "demand", path)
+    if demand[0] != 0:
+        raise InstanceError(f"expected depot demand 0, got {demand[0]}", field="demand", path=path)
+    return demand
+
+
+def _vehicle_count(capacity: Any, path: str | None) -> int:
+    shape = np.shape(capacity)
+    if len(shape) != 1 or shape[0] < 1:
+        raise InstanceError(f"expected one capacity per vehicle (at least one), got shape {shape}", field="capacity",
+                            path=path)
+    return int(shape[0])
+
+
+def _capacities(values: Any, path: str | None) -> np.ndarray:
+    capacity = exact_integers(values, "capacity", path)
+    if (capacity <= 0).any():
+        k = int(np.flatnonzero(capacity <= 0)[0])
+        raise InstanceError(f"expected positive capacities, vehicle {k} has {capacity[k]}", field="capacity",
+                            path=path)
+    if capacity.max() > EXACT_LIMIT:
+        raise InstanceError("expected capacities of at most 2**53", field="capacity", path=path)
+    return capacity
+
+
+def _per_vehicle(values: Any, m: int, default: float, name: str, path: str | None,
+                 positive: bool = False) -> np.ndarray:
+    if values is None:
+        return np.full(m, default)
+    array = real_array(values, name, path)
+    if array.shape != (m,):
+        raise InstanceError(f"expected one value per vehicle ({m}), got shape {array.shape}", field=name, path=path)
+    bad = ~np.isfinite(array) | ((array <= 0) if positive else (array < 0))
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        what = "> 0" if positive else ">= 0"
+        raise InstanceError(f"expected finite values {what}, vehicle {k} has {array[k]}", field=name, path=path)
+    return array
+
+
+def _per_customer(values: Any, m: int, n: int, name: str, path: str | None) -> np.ndarray:
+    if values is None:
+        return np.zeros((m, n))
+    array = real_array(values, name, path)
+    if array.shape != (m, n):
+        raise InstanceError(f"expected shape ({m}, {n}): vehicles x customers, got {array.shape}", field=name,
+                            path=path)
+    if not np.isfinite(array).all():
+        raise InstanceError("expected finite values", field=name, path=path)
+    return array
+
+
+def _mask(values: Any, m: int, n: int, path: str | None) -> np.ndarray:
+    if values is None:
+        return np.ones((m, n), dtype=np.bool_)
+    array = np.asarray(values)
+    if array.shape != (m, n):
+        raise InstanceError(f"expected shape ({m}, {n}): vehicles x customers, got {array.shape}", field="allowed",
+                            path=path)
+    if array.dtype != np.bool_ and not np.isin(array, (0, 1)).all():
+        raise InstanceError("expected booleans (or 0/1)", field="allowed", path=path)
+    return array.astype(np.bool_)
+
+
+def _weight(value: Any, name: str, path: str | None) -> float:
+    try:
+        weight = float(value)
+    except (TypeError, ValueError):
+        raise InstanceError(f"expected a number >= 0, got {value!r}", field=name, path=path) from None
+    if not np.isfinite(weight) or weight < 0:
+        raise InstanceError(f"expected a number >= 0, got {value!r}", field=name, path=path)
+    return weight
+
+
+# -- the HCVRP preset: 2D-Ptr's generator (as PARCO and CAMP use it) ---------------------------------------
+def hcvrp_arrays(num_customers: int, num_vehicles: int, count: int, seed: int) -> dict[str, np.ndarray]:
+    """2D-Ptr's ``generate_hcvrp_data`` exactly: with ``np.random.RandomState(seed)``, points U(0, 1) of which
+    the last is the depot, demands randint(1, 10), speeds U(0.5, 1), capacities randint(20, 41), in that
+    order, stored as float32 (the layout of the staged ``.npz`` sets)."""
+    state = np.random.RandomState(seed)
+    loc = state.uniform(0, 1, size=(count, num_customers + 1, 2))
+    demand = state.randint(1, 10, [count, num_customers + 1])[:, :-1]
+    speed = state.uniform(0.5, 1, size=(count, num_vehicles))
+    capacity = state.randint(20, 41, size=(count, num_vehicles))
+    return {"depot": loc[:, -1].astype(np.float32), "loc": loc[:, :-1].astype(np.float32),
+            "demand": demand.astype(np.float32), "capacity": capacity.astype(np.float32),
+            "speed": speed.astype(np.float32)}
+
+
+def hcvrp_instances(arrays: dict[str, np.ndarray], names: Sequence[str], objective: str = "min-max",
+                    path: str | None = None) -> list[PVRPInstance]:
+    """HCVRP instances from :func:`hcvrp_arrays`' layout: the depot first, vehicles that reload (the total
+    demand is about twice the fleet's capacity), travel time = distance / speed."""
+    out = []
+    for k, name in enumerate(names):
+        coords = np.concatenate([arrays["depot"][k][None], arrays["loc"][k]]).astype(np.float64)
+        demand = np.concatenate([[0], arrays["demand"][k]]).astype(np.float64)
+        out.append(PVRPInstance.from_coords(coords, demand, arrays["capacity"][k].astype(np.float64),
+                                            speed=arrays["speed"][k].astype(np.float64), multi_trip=True,
+                                            objective=objective, name=name, path=path))
+    return out
+
+
+def random_hcvrp(num_customers: int, num_vehicles: int, batch: int | None = None, seed: int = 0,
+                 objective: str = "min-max") -> PVRPInstance | list[PVRPInstance]:
+    """Random HCVRP instance(s) from 2D-Ptr's generator (:func:`hcvrp_arrays`); the 2D-Ptr / PARCO / CAMP
+    test sets are seed 24610 with 1,280 instances (the draws depend on ``batch``, as there)."""
+    arrays = hcvrp_arrays(num_customers, num_vehicles, batch or 1, seed)
+    names = [f"hcvrp{num_customers}-v{num_vehicles}-{seed}-{k}" for k in range(batch or 1)]
+    out = hcvrp_instances(arrays, names, objective)
+    return out if batch is not None else out[0]
+
+
+# -- files: HFVRP in PyVRP's VRPLIB dialect, the HCVRP .npz sets, .sol with one line per vehicle ---------------
+FILE_TYPES = ("HFVRP",)
+COST_SCALE = 100  # PyVRP's dialect stores Pessoa et al.'s costs x 100 (integers); read back in their units
+
+_VEHICLE_SECTIONS = {"capacity": "CAPACITY_SECTION", "vehicles_fixed_cost": "VEHICLES_FIXED_COST_SECTION",
+                     "vehicles_unit_distance_cost": "VEHICLES_UNIT_DISTANCE_COST_SECTION"}
+
+
+def from_file(data: dict[str, Any], distance: np.ndarray, coords: np.ndarray | None, name: str,
+              path: str) -> PVRPInstance:
+    """The instance of a parsed HFVRP file (Pessoa et al. 2018 in PyVRP's dialect): one line per vehicle in
+    its capacity and cost sections (a missing cost section: PyVRP's default), costs in Pessoa's units (the
+    file's / :data:`COST_SCALE`), the min-sum of fixed and distance costs on unrounded Euclidean distances
+    (how the best-known values are stated)."""
+    if coords is None:
+        raise InstanceError("expected coordinates", field="NODE_COORD_SECTION", path=path)
+    n = distance.shape[0]
+    if "demand" not in data:
+        raise InstanceError("missing section", field="DEMAND_SECTION", path=path)
+    vehicles = data.get("vehicles")
+    if "capacity" not in data:
+        raise InstanceError("missing section", field="CAPACITY_SECTION", path=path)
+    sections = {}
+    for key, section in _VEHICLE_SECTIONS.items():
+        if key not in data:  # PyVRP's defaults: no fixed cost, a unit cost of 1 (x COST_SCALE)
+            data[key] = np.full(np.size(data["capacity"]), 0 if "fixed" in key else COST_SCALE)
+        values = np.asarray(data[key]).reshape(-1)
+        if vehicles is not None and values.size != vehicles:
+            raise InstanceError(f"VEHICLES is {vehicles} but the section has {values.size} lines", field=section,
+                                path=path)
+        sections[key] = values
+    if len({v.size for v in sections.values()}) != 1:
+        raise InstanceError("the vehicle sections disagree on the number of vehicles", field="CAPACITY_SECTION",
+                            path=path)
+    demand = np.asarray(data["demand"]).reshape(-1)
+    if demand.size != n:
+        raise InstanceError(f"DIMENSION is {n} but the section has {demand.size} demands", field="DEMAND_SECTION",
+                            path=path)
+    depot = np.asarray(data.get("depot", [0])).reshape(-1)
+    if depot.size != 1 or int(depot[0]) != 0:
+        raise InstanceError(f"expected a single depot at node 1, got {(depot + 1).tolist()}", field="DEPOT_SECTION",
+                            path=path)
+    return PVRPInstance(distance=euclidean_matrix(coords), demand=demand, capacity=sections["capacity"],
+                        fixed_cost=real_array(sections["vehicles_fixed_cost"], "VEHICLES_FIXED_COST_SECTION",
+                                              path) / COST_SCALE,
+                        unit_cost=real_array(sections["vehicles_unit_distance_cost"],
+                                             "VEHICLES_UNIT_DISTANCE_COST_SECTION", path) / COST_SCALE,
+                        time_weight=0.0, coords=coords, name=name, path=path)
+
+
+def solution_text(instance: PVRPInstance, solution: Solution, cost: str) -> str:
+    """PyVRP's ``.sol`` for fleets: ``Route #k`` is vehicle k (1-based, a line for every vehicle, empty when
+    unused); a vehicle's later trips follow its first after a 0 (a reload at the depot)."""
+    trips: list[list[list[int]]] = [[] for _ in range(instance.num_vehicles)]
+    for route, vehicle in zip(solution.routes, solution.vehicles):
+        trips[vehicle].append(list(route))
+    lines = [f"Route #{k + 1}: " + " 0 ".join(" ".join(map(str, t)) for t in own) for k, own in enumerate(trips)]
+    return "\n".join(line.rstrip() for line in lines) + f"\nCost: {cost}\n"
+
+
+def read_fleet_solution(path: str) -> tuple[tuple[tuple[int, ...], ...], tuple[int, ...], float | None]:
+    """A ``.sol`` of :func:`solution_text`'s format: ``(trips, vehicle of each trip, stated cost or None)``.
+    Unlike a CVRP ``.sol``, the line number is the vehicle, so empty lines count."""
+    try:
+        text = open(path).read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SolutionError(f"{path}: cannot read the file ({exc})") from None
+    trips, vehicles, cost = [], [], None
+    for line in text.splitlines():
+        head, _, body = line.partition(":")
+        if head.strip().lower().startswith("route #"):
+            try:
+                vehicle = int(head.strip()[len("route #"):]) - 1
+                nodes = [int(t) for t in body.split()]
+            except ValueError:
+                raise SolutionError(f"{path}: expected 'Route #k:' and node numbers, got {line!r}") from None
+            for trip in " ".join(map(str, nodes)).split(" 0 ") if nodes else []:
+                if trip.strip():
+                    trips.append(tuple(int(t) for t in trip.split() if t != "0"))
+                    vehicles.append(vehicle)
+        elif head.strip().lower() == "cost":
+            try:
+                cost = float(body)
+            except ValueError:
+                raise SolutionError(f"{path}: expected a number after 'Cost:', got {body.strip()!r}") from None
+    if not trips:
+        raise SolutionError(f"{path}: no 'Route #k:' lines")
+    return tuple(trips), tuple(vehicles), cost
+
+
+def read_hcvrp_set(path: str, objective: str = "min-max") -> list[PVRPInstance]:
+    """The instances of a staged HCVRP ``.npz`` set (2D-Ptr's test data: ``depot``, ``loc``, ``demand``,
+    ``capacity``, ``speed``), named ``<file stem>-<k>``."""
+    from pathlib import Path
+
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in ("depot", "loc", "demand", "capacity", "speed")}
+    except KeyError as exc:
+        raise InstanceError(f"missing array {exc}", field="npz", path=str(path)) from None
+    except (OSError, ValueError) as exc:
+        raise InstanceError(f"not a readable .npz archive ({exc})", path=str(path)) from None
+    stem = Path(path).stem
+    return hcvrp_instances(arrays, [f"{stem}-{k}" for k in range(len(arrays["depot"]))], objective, str(path))

@@ -1,0 +1,130 @@
+"""Profiled fleets (PVRP / HCVRP / HFVRP): the instance model, its checker and objective, the published sets."""
+
+import csv
+
+import numpy as np
+import pytest
+
+from nco.data import InstanceError, SolutionError, pvrp
+from nco.data.vrplib_io import read_instance
+
+
+def _small(**fleet):
+    """Four customers, two vehicles: the second small and slow, barred from customer 4 unless told otherwise."""
+    coords = np.array([[0, 0], [0, 1], [1, 1], [1, 0], [2, 0]], dtype=float)
+    fleet = {"capacity": np.array([10, 3]), "speed": np.array([1.0, 0.5]), "fixed_cost": np.array([5.0, 1.0]),
+             "unit_cost": np.array([1.0, 2.0]), "allowed": np.array([[1, 1, 1, 1], [1, 1, 1, 0]], dtype=bool),
+             "preference": np.array([[0, 0, 0, 1.0], [2.0, 0, 0, 0]]), **fleet}
+    return pvrp.PVRPInstance.from_coords(coords, np.array([0, 2, 2, 2, 4]), **fleet)
+
+
+def test_every_objective_term_is_recomputed_from_the_routes():
+    instance = _small(capacity=np.array([10, 4]), time_weight=0.8, preference_weight=0.2)
+    routes, vehicles = [[3, 4], [1, 2]], [0, 1]
+    d = instance.distance
+    dist0 = d[0, 3] + d[3, 4] + d[4, 0]
+    dist1 = d[0, 1] + d[1, 2] + d[2, 0]
+    cost = instance.cost_of(routes, vehicles)
+    assert np.allclose(cost.distance, [dist0, dist1]) and np.allclose(cost.time, [dist0, dist1 / 0.5])
+    assert cost.fixed == 6.0 and cost.unit == pytest.approx(dist0 + 2 * dist1) and cost.preference == 3.0
+    assert cost.objective == pytest.approx(6 + dist0 + 2 * dist1 + 0.8 * (dist0 + 2 * dist1) - 0.2 * 3)
+    minmax = _small(capacity=np.array([10, 4]), objective="min-max").cost_of(routes, vehicles)
+    assert minmax.objective == pytest.approx(max(dist0, 2 * dist1)) == minmax.longest
+    solution = pvrp.fleet_solution(instance, routes, vehicles, solver="test")
+    assert solution.vehicles == (0, 1) and solution.cost == pytest.approx(cost.objective)
+
+
+@pytest.mark.parametrize("routes, vehicles, message", [
+    ([[1, 2, 3, 4]], [0], None),  # all on the big vehicle: fine
+    ([[1, 2], [3, 4]], [1, 0], "route 0 carries more than its vehicle's capacity"),  # 4 > 3
+    ([[1], [2], [3, 4]], [1, 1, 0], "vehicle 1 makes more than one trip"),
+    ([[1, 2, 3], [4]], [0, 1], "customer 4 is served by a vehicle that may not serve it"),
+    ([[1, 2, 3, 4]], [2], "route 0 is assigned to a vehicle the fleet does not have"),
+    ([[1, 2, 3, 4]], [0, 1], "2 vehicles given"),
+    ([[1, 2, 3]], [0], "customer 4 is never visited"),
+    ([[1, 2, 3, 4, 1]], [0], "customer 1 is visited more than once"),
+])
+def test_the_checker_names_each_broken_constraint(routes, vehicles, message):
+    instance = _small(capacity=np.array([12, 3]))
+    if message is None:
+        assert instance.cost_of(routes, vehicles).objective > 0
+    else:
+        with pytest.raises(SolutionError, match=message):
+            instance.cost_of(routes, vehicles)
+
+
+def test_reloading_vehicles_may_make_several_trips():
+    instance = _small(capacity=np.array([4, 3]), multi_trip=True)
+    cost = instance.cost_of([[1, 2], [3], [4]], [0, 1, 0])
+    assert cost.trips.tolist() == [2, 1] and cost.fixed == 6.0  # a vehicle's fixed cost once, however many trips
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"allowed": np.array([[1, 1, 1, 0], [1, 1, 1, 0]], dtype=bool)}, "allowed"),  # customer 4: nobody
+    ({"capacity": np.array([3, 3])}, "demand"),  # customer 4's 4 fits no vehicle
+    ({"capacity": np.array([6, 3])}, "capacity"),  # 10 in all, 9 of capacity, no reloading
+    ({"preference": np.zeros((2, 3))}, "preference"),
+    ({"allowed": np.ones((3, 4), dtype=bool)}, "allowed"),
+    ({"speed": np.array([1.0, 0.0])}, "speed"),
+    ({"fixed_cost": np.array([1.0, -1.0])}, "fixed_cost"),
+    ({"unit_cost": np.array([1.0, np.nan])}, "unit_cost"),
+    ({"capacity": np.array([10, 0])}, "capacity"),
+    ({"objective": "min-avg"}, "objective"),
+    ({"preference_weight": -1}, "preference_weight"),
+])
+def test_bad_fleets_are_refused_naming_the_field(change, field):
+    with pytest.raises(InstanceError, match=f"field '{field}'"):
+        _small(**change)
+
+
+def test_the_hcvrp_generator_reproduces_the_staged_test_sets(shared):
+    """2D-Ptr's generator, seed 24610: every array of every staged set, bit for bit."""
+    for path in sorted((shared / "hetero/hcvrp").glob("hcvrp_v*_seed24610.npz")):
+        vehicles, customers = (int(part[1:]) if part[0] == "v" else int(part) for part in path.stem.split("_")[1:3])
+        staged = np.load(path)
+        drawn = pvrp.hcvrp_arrays(customers, vehicles, len(staged["depot"]), 24610)
+        for key, array in drawn.items():
+            assert array.dtype == staged[key].dtype and np.array_equal(array, staged[key]), (path.name, key)
+
+
+def test_a_staged_hcvrp_set_reads_as_the_generated_instances(shared):
+    staged = pvrp.read_hcvrp_set(str(shared / "hetero/hcvrp/hcvrp_v3_40_seed24610.npz"))[:3]
+    arrays = pvrp.hcvrp_arrays(40, 3, 1280, 24610)  # the draws depend on the set's size, as in 2D-Ptr
+    drawn = pvrp.hcvrp_instances({key: array[:3] for key, array in arrays.items()}, ["a", "b", "c"])
+    for a, b in zip(staged, drawn):
+        assert np.array_equal(a.distance, b.distance) and np.array_equal(a.capacity, b.capacity)
+        assert np.array_equal(a.speed, b.speed) and a.multi_trip and a.objective == "min-max"
+    assert staged[0].demand.sum() > staged[0].capacity.sum()  # why the vehicles must reload
+
+
+def test_the_checker_recomputes_every_shared_hfvrp_best_known_cost(shared):
+    folder = shared / "hetero/hfvrp"
+    with open(folder / "hfvrp_bks.csv") as table:
+        bks = {row["instance"]: float(row["bks_recomputed_original_units"]) for row in csv.DictReader(table)}
+    files = sorted(folder.glob("*.vrp"))
+    assert len(files) == 43
+    for path in files:
+        instance = read_instance(path, pvrp)
+        trips, vehicles, _ = pvrp.read_fleet_solution(str(path.with_suffix(".sol")))
+        cost = instance.cost_of(trips, vehicles)
+        assert cost.objective == pytest.approx(bks[instance.name], abs=0.006), path.name  # BKS to 2 decimals
+        assert cost.objective == pytest.approx(cost.fixed + cost.unit)  # no time or preference terms
+
+
+def test_a_fleet_solution_file_round_trips_with_its_vehicles(tmp_path):
+    instance = _small(capacity=np.array([4, 3]), multi_trip=True)
+    solution = pvrp.fleet_solution(instance, [[1, 2], [3], [4]], [0, 1, 0])
+    path = tmp_path / "fleet.sol"
+    path.write_text(pvrp.solution_text(instance, solution, f"{solution.cost:.6f}"))
+    assert path.read_text().splitlines()[0] == "Route #1: 1 2 0 4"  # the reload between vehicle 1's trips
+    trips, vehicles, cost = pvrp.read_fleet_solution(str(path))
+    assert pvrp.fleet_solution(instance, trips, vehicles).cost == pytest.approx(solution.cost)
+    assert sorted(zip(trips, vehicles)) == sorted(zip(solution.routes, solution.vehicles))
+    assert cost == pytest.approx(solution.cost, abs=1e-6)
+
+
+def test_an_hfvrp_file_whose_vehicle_sections_disagree_is_refused(shared, tmp_path):
+    text = (shared / "hetero/hfvrp/X115-HVRP.vrp").read_text().replace("VEHICLES: 19", "VEHICLES: 20")
+    (tmp_path / "bad.vrp").write_text(text)
+    with pytest.raises(InstanceError, match="VEHICLES is 20 but the section has 19 lines"):
+        read_instance(tmp_path / "bad.vrp", pvrp)

@@ -427,3 +427,82 @@ def read_hcvrp_set(path: str, objective: str = "min-max") -> list[PVRPInstance]:
         raise InstanceError(f"not a readable .npz archive ({exc})", path=str(path)) from None
     stem = Path(path).stem
     return hcvrp_instances(arrays, [f"{stem}-{k}" for k in range(len(arrays["depot"]))], objective, str(path))
+
+
+# -- the PVRP-P and PVRP-ZC presets: CAMP's generators (ai4co/camp, envs/pvrp_p and envs/pvrp_zc) -----------------
+PREFERENCES = ("random", "pi", "cluster")  # PVRP-P's preference patterns
+ZONES = ("random", "pi")  # PVRP-ZC's zone patterns (CAMP's "cluster" zones are scores, not a mask)
+CAMP_CAPACITY = 40
+CAMP_TIME_WEIGHT, CAMP_PREFERENCE_WEIGHT = 0.8, 0.2  # reward = -0.8 time + 0.2 preference
+MAX_ZONE_RATE = 2 / 3  # of the vehicles barred from a customer, at most
+
+
+def _sectors(coords: np.ndarray, m: int) -> np.ndarray:
+    """``[m, n]``: customer j lies in sector i of ``m`` equal angles around the depot (``coords[0]``)."""
+    rel = coords[1:] - coords[0]
+    angle = np.mod(np.arctan2(rel[:, 1], rel[:, 0]) + 2 * np.pi, 2 * np.pi)
+    sector = np.minimum((angle / (2 * np.pi / m)).astype(np.int64), m - 1)
+    return sector[None, :] == np.arange(m)[:, None]
+
+
+def camp_preference(rng: np.random.Generator, coords: np.ndarray, m: int, pattern: str) -> np.ndarray:
+    """CAMP's PVRP-P preferences ``[m, n]``: ``random`` U(0, 1); ``pi``: 1 in the vehicle's sector of angles
+    around the depot, else 0; ``cluster``: 1 - distance / sqrt 2 to the vehicle's centre, a random customer."""
+    n = coords.shape[0] - 1
+    if pattern == "random":
+        return rng.random((m, n))
+    if pattern == "pi":
+        return _sectors(coords, m).astype(np.float64)
+    if pattern == "cluster":
+        centres = coords[1:][rng.integers(0, n, m)]
+        return 1 - np.linalg.norm(coords[1:][None] - centres[:, None], axis=-1) / np.sqrt(2)
+    raise InstanceError(f"expected one of {', '.join(PREFERENCES)}, got {pattern!r}", field="distribution")
+
+
+def camp_zones(rng: np.random.Generator, coords: np.ndarray, m: int, pattern: str) -> np.ndarray:
+    """CAMP's PVRP-ZC zones as the allowed mask ``[m, n]``. ``random``: a rate r ~ U(0, 2/3), and each
+    customer barred from int(r m) random vehicles; ``pi``: each vehicle barred from int(2/3 m) random sectors
+    around the depot. Deviations from CAMP: r and the barred vehicles are drawn per instance (CAMP draws them
+    once per batch, shared by all its instances), and a customer that ``pi`` bars from every vehicle is allowed
+    to one at random (CAMP's zones are penalties, which a solution may pay; here they are hard)."""
+    n = coords.shape[0] - 1
+    allowed = np.ones((m, n), dtype=np.bool_)
+    if pattern == "random":
+        barred = int(rng.uniform(0, MAX_ZONE_RATE) * m)
+        for j in range(n):
+            allowed[rng.permutation(m)[:barred], j] = False
+    elif pattern == "pi":
+        sectors = _sectors(coords, m)
+        for i in range(m):
+            for k in rng.permutation(m)[:int(MAX_ZONE_RATE * m)]:
+                allowed[i] &= ~sectors[k]
+        for j in np.flatnonzero(~allowed.any(0)):
+            allowed[rng.integers(m), j] = True
+    else:
+        raise InstanceError(f"expected one of {', '.join(ZONES)}, got {pattern!r}", field="distribution")
+    return allowed
+
+
+def random_pvrp(num_customers: int, num_vehicles: int, preset: str = "pvrp-p", distribution: str = "random",
+                batch: int | None = None, seed: int = 0) -> PVRPInstance | list[PVRPInstance]:
+    """Random PVRP instance(s) as CAMP draws them: depot and customers U(0, 1)^2 (the depot first), demands
+    1..9, every vehicle of capacity 40 and speed 1, reloading at the depot. ``pvrp-p``: preferences of
+    ``distribution`` (:func:`camp_preference`), min-sum of 0.8 x time - 0.2 x preference; ``pvrp-zc``: zones
+    of ``distribution`` as a hard mask (:func:`camp_zones`), min-sum of time. Drawn with NumPy (CAMP uses
+    torch): the same distributions, not the same numbers."""
+    if preset not in ("pvrp-p", "pvrp-zc"):
+        raise InstanceError(f"expected pvrp-p or pvrp-zc, got {preset!r}", field="preset")
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(batch or 1):
+        coords = rng.random((num_customers + 1, 2))
+        demand = np.concatenate([[0], rng.integers(1, 10, num_customers)])
+        fleet: dict[str, Any] = {"capacity": np.full(num_vehicles, CAMP_CAPACITY), "multi_trip": True,
+                                 "name": f"{preset}{num_customers}-v{num_vehicles}-{distribution}-{seed}-{k}"}
+        if preset == "pvrp-p":
+            fleet.update(preference=camp_preference(rng, coords, num_vehicles, distribution),
+                         time_weight=CAMP_TIME_WEIGHT, preference_weight=CAMP_PREFERENCE_WEIGHT)
+        else:
+            fleet.update(allowed=camp_zones(rng, coords, num_vehicles, distribution))
+        out.append(PVRPInstance.from_coords(coords, demand, **fleet))
+    return out if batch is not None else out[0]

@@ -128,3 +128,38 @@ def test_an_hfvrp_file_whose_vehicle_sections_disagree_is_refused(shared, tmp_pa
     (tmp_path / "bad.vrp").write_text(text)
     with pytest.raises(InstanceError, match="VEHICLES is 20 but the section has 19 lines"):
         read_instance(tmp_path / "bad.vrp", pvrp)
+
+
+@pytest.mark.parametrize("pattern", pvrp.PREFERENCES)
+def test_camp_preference_patterns(pattern):
+    instances = pvrp.random_pvrp(60, 5, "pvrp-p", pattern, batch=20, seed=3)
+    again = pvrp.random_pvrp(60, 5, "pvrp-p", pattern, batch=20, seed=3)
+    assert all(np.array_equal(a.preference, b.preference) for a, b in zip(instances, again))  # seeded
+    for instance in instances:
+        p = instance.preference
+        assert p.shape == (5, 60) and instance.multi_trip and set(instance.capacity.tolist()) == {40}
+        assert (instance.time_weight, instance.preference_weight) == (0.8, 0.2)
+        if pattern == "pi":  # each customer in exactly one vehicle's sector
+            assert set(np.unique(p).tolist()) <= {0.0, 1.0} and (p.sum(0) == 1).all()
+        else:
+            assert (p >= 0).all() and (p <= 1).all()
+        if pattern == "cluster":  # each vehicle's centre is one of the customers: a preference of exactly 1
+            assert np.allclose(p.max(1), 1.0)
+
+
+@pytest.mark.parametrize("pattern", pvrp.ZONES)
+def test_camp_zones_are_a_hard_mask_every_customer_can_meet(pattern):
+    instances = pvrp.random_pvrp(60, 7, "pvrp-zc", pattern, batch=20, seed=4)
+    barred = np.array([(~i.allowed).sum(0) for i in instances])  # [instances, customers] vehicles barred
+    assert (barred <= 6).all() and barred.mean() > 0  # somebody may always come, and zones do bar
+    if pattern == "random":
+        assert (barred <= int(2 / 3 * 7)).all()
+        assert all(len(set(row.tolist())) == 1 for row in barred)  # one rate per instance: int(r m) each
+    assert instances[0].preference_weight == 0 and instances[0].time_weight == 1
+
+
+def test_unknown_presets_and_patterns_are_refused():
+    with pytest.raises(InstanceError, match="field 'preset'"):
+        pvrp.random_pvrp(10, 3, "pvrp-x")
+    with pytest.raises(InstanceError, match="field 'distribution'"):
+        pvrp.random_pvrp(10, 3, "pvrp-zc", "cluster")

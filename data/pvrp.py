@@ -34,6 +34,7 @@ from .instances import EXACT_LIMIT, check_coords, euclidean_matrix, exact_intege
 from .solution import Solution, to_sequence
 
 OBJECTIVES = ("min-sum", "min-max")
+_UNSET = np.empty(0)  # a per-vehicle field not given
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,12 @@ class PVRPInstance:
     distance: np.ndarray
     demand: np.ndarray
     capacity: np.ndarray
-    speed: np.ndarray | None = None
-    fixed_cost: np.ndarray | None = None
-    unit_cost: np.ndarray | None = None
-    preference: np.ndarray | None = None
-    allowed: np.ndarray | None = None
+    # not given (None, or the empty default): speeds 1, no costs, no preferences, every customer allowed
+    speed: np.ndarray = field(default_factory=lambda: _UNSET)
+    fixed_cost: np.ndarray = field(default_factory=lambda: _UNSET)
+    unit_cost: np.ndarray = field(default_factory=lambda: _UNSET)
+    preference: np.ndarray = field(default_factory=lambda: _UNSET)
+    allowed: np.ndarray = field(default_factory=lambda: _UNSET)
     multi_trip: bool = False
     objective: str = "min-sum"
     time_weight: float = 1.0
@@ -136,7 +138,6 @@ class PVRPInstance:
 
     def node_mask(self) -> np.ndarray:
         """``allowed`` as ``[m, n + 1]`` over all nodes (the depot's column True), the kernels' layout."""
-        assert self.allowed is not None  # set in __post_init__
         return np.concatenate([np.ones((self.num_vehicles, 1), dtype=np.bool_), self.allowed], 1)
 
     def cost_of(self, routes: Sequence[Sequence[int]], vehicles: Sequence[int]) -> FleetCost:
@@ -152,8 +153,6 @@ class PVRPInstance:
 
     def _terms(self, routes: Sequence[Sequence[int]], vehicles: np.ndarray, distance: np.ndarray,
                trips: np.ndarray) -> FleetCost:
-        assert self.speed is not None and self.fixed_cost is not None and self.unit_cost is not None
-        assert self.preference is not None
         time = distance / self.speed
         fixed = float(self.fixed_cost[trips > 0].sum())
         unit = float((self.unit_cost * distance).sum())
@@ -167,7 +166,6 @@ class PVRPInstance:
     def _check_servable(self) -> None:
         """Every customer has a vehicle that may serve it and can carry its demand; without reloading, the
         fleet can carry the total demand."""
-        assert self.allowed is not None
         demand = self.demand[1:]
         carry = np.where(self.allowed, self.capacity[:, None], 0).max(0)  # [n] the largest allowed capacity
         if not self.allowed.any(0).all():
@@ -235,9 +233,13 @@ def _capacities(values: Any, path: str | None) -> np.ndarray:
     return capacity
 
 
+def _unset(values: Any) -> bool:
+    return values is None or values is _UNSET
+
+
 def _per_vehicle(values: Any, m: int, default: float, name: str, path: str | None,
                  positive: bool = False) -> np.ndarray:
-    if values is None:
+    if _unset(values):
         return np.full(m, default)
     array = real_array(values, name, path)
     if array.shape != (m,):
@@ -251,7 +253,7 @@ def _per_vehicle(values: Any, m: int, default: float, name: str, path: str | Non
 
 
 def _per_customer(values: Any, m: int, n: int, name: str, path: str | None) -> np.ndarray:
-    if values is None:
+    if _unset(values):
         return np.zeros((m, n))
     array = real_array(values, name, path)
     if array.shape != (m, n):
@@ -263,7 +265,7 @@ def _per_customer(values: Any, m: int, n: int, name: str, path: str | None) -> n
 
 
 def _mask(values: Any, m: int, n: int, path: str | None) -> np.ndarray:
-    if values is None:
+    if _unset(values):
         return np.ones((m, n), dtype=np.bool_)
     array = np.asarray(values)
     if array.shape != (m, n):
@@ -476,8 +478,8 @@ def camp_zones(rng: np.random.Generator, coords: np.ndarray, m: int, pattern: st
         for i in range(m):
             for k in rng.permutation(m)[:int(MAX_ZONE_RATE * m)]:
                 allowed[i] &= ~sectors[k]
-        for j in np.flatnonzero(~allowed.any(0)):
-            allowed[rng.integers(m), j] = True
+        for lone in np.flatnonzero(~allowed.any(0)):
+            allowed[rng.integers(m), lone] = True
     else:
         raise InstanceError(f"expected one of {', '.join(ZONES)}, got {pattern!r}", field="distribution")
     return allowed

@@ -163,3 +163,30 @@ def test_unknown_presets_and_patterns_are_refused():
         pvrp.random_pvrp(10, 3, "pvrp-x")
     with pytest.raises(InstanceError, match="field 'distribution'"):
         pvrp.random_pvrp(10, 3, "pvrp-zc", "cluster")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: pvrp.random_hcvrp(30, 3, seed=2),  # min-max, reloads
+    lambda: pvrp.random_pvrp(30, 3, "pvrp-p", "pi", seed=2),  # preferences
+    lambda: pvrp.random_pvrp(30, 5, "pvrp-zc", "random", seed=2),  # zones
+])
+def test_ortools_solves_every_preset_within_its_constraints(make):
+    from nco.solvers.ortools_fleet import ortools_fleet
+
+    instance = make()
+    solution = ortools_fleet(instance, time_limit=2)
+    cost = instance.cost_of(solution.routes, solution.vehicles)  # the checker: zones, capacities, reloads
+    assert solution.cost == pytest.approx(cost.objective) and solution.runtime <= 2 * 1.05
+    assert len(solution.vehicles) == len(solution.routes) and cost.trips.sum() == len(solution.routes)
+    if instance.multi_trip:
+        assert cost.trips.max() > 1  # the demand is above the fleet's capacity: somebody reloads
+
+
+def test_ortools_on_an_hfvrp_file_uses_the_fleet_it_is_given(shared):
+    from nco.solvers.ortools_fleet import ortools_fleet
+
+    instance = read_instance(shared / "hetero/hfvrp/X110-HD.vrp", pvrp)
+    solution = ortools_fleet(instance, time_limit=3)
+    cost = instance.cost_of(solution.routes, solution.vehicles)
+    assert cost.trips.max() == 1 and len(set(solution.vehicles)) == len(solution.routes)  # one trip each
+    assert 15859.34 <= solution.cost < 1.2 * 15859.34  # not below the best known, not far above

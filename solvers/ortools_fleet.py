@@ -1,0 +1,155 @@
+"""OR-Tools routing on profiled fleets (``nco.data.pvrp``): vehicles that differ, reloads, min-sum or min-max.
+
+Each vehicle is one OR-Tools vehicle with its own capacity, arc costs (unit
+cost x distance + time weight x distance / speed, and a preference credit on
+arriving at a customer), fixed cost and allowed customers
+(the others removed from its vehicle variable). A fleet that reloads gets optional copies of
+the depot whose demand is minus the vehicle's capacity (OR-Tools' reload
+recipe: the load dimension's slack refills the vehicle). Min-max puts a
+global span cost on a time dimension. Costs are scaled to integers as in
+:mod:`nco.solvers.ortools_routing`; the returned cost is the fleet checker's.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp
+
+from nco.data import Solution, SolverError
+from nco.data.pvrp import PVRPInstance, fleet_solution
+
+from .common import Clock, check_time_limit
+from .ortools_routing import _SAFETY, _parameters
+
+# With reload copies, cheapest arc finds no first solution (measured on HCVRP40); these two do.
+FIRST_SOLUTIONS = ("PARALLEL_CHEAPEST_INSERTION", "SAVINGS", "PATH_CHEAPEST_ARC")
+FIRST_SHARE = 0.2  # of the limit, at most, for each first-solution strategy
+SPAN_WEIGHT = 100  # min-max: the longest time outweighs the sum of times, which still guides the search
+COST_DIGITS = 1e6  # integer units per unit of the largest arc cost
+
+
+def reload_copies(instance: PVRPInstance) -> int:
+    """Depot copies a reloading fleet may visit: enough for every trip its smallest vehicle would need to
+    carry the whole demand alone, less the first trips (no copies when it does not reload)."""
+    if not instance.multi_trip:
+        return 0
+    trips = math.ceil(int(instance.demand.sum()) / int(instance.capacity.min()))
+    return max(0, trips - 1)
+
+
+class _FleetModel:
+    """The OR-Tools model of one instance: nodes 0..n (depot, customers) then the depot's reload copies."""
+
+    def __init__(self, instance: PVRPInstance):
+        self.instance = instance
+        self.copies = reload_copies(instance)
+        self.nodes = instance.num_nodes + self.copies
+        self.manager = pywrapcp.RoutingIndexManager(self.nodes, instance.num_vehicles, 0)
+        self.routing = pywrapcp.RoutingModel(self.manager)
+        d = instance.distance
+        self.place = np.concatenate([np.arange(instance.num_nodes), np.zeros(self.copies, dtype=np.int64)])
+        self.dist = d[np.ix_(self.place, self.place)]  # [nodes, nodes] a copy is where the depot is
+        self._arc_costs()
+        self._load()
+        if instance.objective == "min-max":
+            self._span()
+        for c in range(1, instance.num_nodes):  # zones: the vehicles barred from each customer
+            barred = [int(v) for v in np.flatnonzero(~instance.allowed[:, c - 1])]
+            if barred:  # (SetAllowedVehiclesForIndex takes no Python list in OR-Tools 9.15)
+                self.routing.VehicleVar(self.manager.NodeToIndex(c)).RemoveValues(barred)
+        for k in range(self.copies):  # a copy is optional and free to skip
+            self.routing.AddDisjunction([self.manager.NodeToIndex(instance.num_nodes + k)], 0)
+
+    def _arc_costs(self) -> None:
+        inst = self.instance
+        credit = np.zeros((inst.num_vehicles, self.nodes))  # preference credit on arriving, shifted to >= 0
+        if inst.objective == "min-sum" and inst.preference_weight:
+            top = float(inst.preference.max())
+            credit[:, 1:inst.num_nodes] = inst.preference_weight * (top - inst.preference)
+        time_weight = inst.time_weight if inst.objective == "min-sum" else 1.0
+        per_vehicle = [(inst.unit_cost[k] if inst.objective == "min-sum" else 0.0) * self.dist
+                       + time_weight * self.dist / inst.speed[k] + credit[k][None, :]
+                       for k in range(inst.num_vehicles)]
+        top = max(float(m.max()) for m in per_vehicle) or 1.0
+        self.scale = COST_DIGITS / top
+        for k, matrix in enumerate(per_vehicle):
+            arcs = np.rint(matrix * self.scale).astype(np.int64)
+            np.fill_diagonal(arcs, 0)
+            callback = self.routing.RegisterTransitMatrix(arcs.tolist())
+            self.routing.SetArcCostEvaluatorOfVehicle(callback, k)
+            if inst.objective == "min-sum" and inst.fixed_cost[k]:
+                self.routing.SetFixedCostOfVehicle(int(round(inst.fixed_cost[k] * self.scale)), k)
+
+    def _load(self) -> None:
+        inst = self.instance
+        base = np.concatenate([inst.demand, np.zeros(self.copies, dtype=np.int64)])
+        callbacks = []
+        for k in range(inst.num_vehicles):
+            demand = base.copy()
+            demand[inst.num_nodes:] = -int(inst.capacity[k])  # a reload empties the vehicle
+            callbacks.append(self.routing.RegisterUnaryTransitVector(demand.tolist()))
+        slack = int(inst.capacity.max()) if self.copies else 0
+        self.routing.AddDimensionWithVehicleTransitAndCapacity(callbacks, slack, inst.capacity.tolist(), True, "load")
+        load = self.routing.GetDimensionOrDie("load")
+        for node in range(1, inst.num_nodes):  # only a reload refills
+            load.SlackVar(self.manager.NodeToIndex(node)).SetValue(0)
+
+    def _span(self) -> None:
+        inst = self.instance
+        scale = COST_DIGITS / max(float(self.dist.max() / inst.speed.min()), 1e-12)
+        callbacks = [self.routing.RegisterTransitMatrix(np.rint(self.dist / inst.speed[k] * scale)
+                                                        .astype(np.int64).tolist())
+                     for k in range(inst.num_vehicles)]
+        horizon = int(np.rint(self.dist.sum(0).max() / inst.speed.min() * scale)) * 2 + 1
+        self.routing.AddDimensionWithVehicleTransits(callbacks, 0, horizon, True, "time")
+        self.routing.GetDimensionOrDie("time").SetGlobalSpanCostCoefficient(SPAN_WEIGHT)
+
+    def trips(self, assignment) -> tuple[list[list[int]], list[int]]:
+        """Each vehicle's route cut at its reload visits into trips, with the vehicle of each trip."""
+        trips, vehicles = [], []
+        n = self.instance.num_nodes
+        for v in range(self.instance.num_vehicles):
+            index = assignment.Value(self.routing.NextVar(self.routing.Start(v)))
+            trip: list[int] = []
+            while not self.routing.IsEnd(index):
+                node = self.manager.IndexToNode(index)
+                if node >= n and trip:  # a reload ends a trip
+                    trips.append(trip)
+                    vehicles.append(v)
+                    trip = []
+                elif node < n:
+                    trip.append(node)
+                index = assignment.Value(self.routing.NextVar(index))
+            if trip:
+                trips.append(trip)
+                vehicles.append(v)
+        return trips, vehicles
+
+
+def ortools_fleet(instance: PVRPInstance, time_limit: float = 10.0, seed: int = 0,
+                  initial: Solution | None = None) -> Solution:
+    """Solve a profiled-fleet instance with OR-Tools' routing library: a first solution by each of
+    :data:`FIRST_SOLUTIONS` in turn, then guided local search to the limit (see the module docstring).
+    ``seed`` and ``initial`` are accepted for a uniform interface (OR-Tools' search has no seed; a fleet
+    start is not passed on yet)."""
+    clock = Clock(check_time_limit(time_limit))
+    model = _FleetModel(instance)
+    routing = model.routing
+    routing.AddAtSolutionCallback(lambda: clock.record(routing.CostVar().Max() / model.scale))
+    start = None
+    for strategy in FIRST_SOLUTIONS:
+        seconds = min(FIRST_SHARE * clock.time_limit, clock.remaining())
+        start = routing.SolveWithParameters(_parameters(seconds, strategy, first_only=True))
+        if start is not None:
+            break
+    if start is None:
+        raise SolverError(f"ortools: no first solution of {instance.name} in {time_limit:g} s by "
+                          f"{', '.join(FIRST_SOLUTIONS)}")
+    params = _parameters(max(clock.remaining() - _SAFETY * clock.time_limit, 0.05 * clock.time_limit))
+    assignment = routing.SolveFromAssignmentWithParameters(start, params) or start
+    trips, vehicles = model.trips(assignment)
+    solution = fleet_solution(instance, trips, vehicles, solver="ortools", runtime=clock.elapsed())
+    return Solution(solution.routes, solution.cost, solution.problem, solution.solver, solution.runtime,
+                    tuple(clock.history), solution.vehicles)

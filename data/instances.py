@@ -151,3 +151,33 @@ class Instance(Protocol):
     def symmetric(self) -> bool: ...
 
     def kernel_arrays(self) -> tuple[np.ndarray, np.ndarray, int]: ...
+
+
+@runtime_checkable
+class FleetInstance(Protocol):
+    """An instance whose vehicles differ (``nco.data.pvrp``): per vehicle a capacity, speed and costs, per
+    vehicle and customer a preference and whether it may serve it; :meth:`cost_of` checks trips and their
+    vehicles and returns every objective term (its ``objective`` is the value solvers minimise)."""
+
+    distance: np.ndarray
+    demand: np.ndarray
+    capacity: np.ndarray
+    speed: np.ndarray
+    fixed_cost: np.ndarray
+    unit_cost: np.ndarray
+    preference: np.ndarray
+    allowed: np.ndarray
+    multi_trip: bool
+    objective: str
+    time_weight: float
+    preference_weight: float
+    name: str
+    problem: str
+
+    @property
+    def num_nodes(self) -> int: ...
+
+    @property
+    def num_vehicles(self) -> int: ...
+
+    def cost_of(self, routes: Sequence[Sequence[int]], vehicles: Sequence[int]) -> Any: ...

@@ -189,20 +189,6 @@ class PVRPInstance:
         return cls(distance=euclidean_matrix(xy), demand=demand, capacity=capacity, coords=xy, **fleet)
 
 
-def fleet_solution(instance: PVRPInstance, routes: Sequence[Sequence[int]], vehicles: Sequence[int],
-                   solver: str = "", runtime: float = 0.0,
-                   history: Sequence[tuple[float, float]] = ()) -> Solution:
-    """A :class:`Solution` of ``instance`` whose trips, vehicles and cost the fleet checker verified."""
-    if len(routes) != len(vehicles):
-        raise SolutionError(f"{instance.name}: {len(vehicles)} vehicles given for {len(routes)} routes")
-    kept = [(tuple(int(c) for c in r), int(v)) for r, v in zip(routes, vehicles) if len(r) > 0]
-    trips = tuple(r for r, _ in kept)
-    chosen = tuple(v for _, v in kept)
-    cost = instance.cost_of(trips, chosen).objective
-    return Solution(routes=trips, cost=cost, problem=instance.problem, solver=solver, runtime=float(runtime),
-                    history=tuple((float(t), float(c)) for t, c in history), vehicles=chosen)
-
-
 # -- argument checks -------------------------------------------------------------------------------
 def _demand(values: Any, n: int, path: str | None) -> np.ndarray:
     if np.shape(values) != (n,):

@@ -10,7 +10,7 @@ import numpy as np
 from nco.kernels import MESSAGES, OK, check_sequence
 
 from .errors import SolutionError
-from .instances import Instance
+from .instances import FleetInstance, Instance
 
 
 @dataclass(frozen=True)
@@ -77,13 +77,22 @@ def tour_to_routes(tour: Sequence[int]) -> tuple[tuple[int, ...], ...]:
     return (tuple(tour[k + 1:] + tour[:k]),)
 
 
-def evaluate(instance: Instance, routes: Sequence[Sequence[int]]) -> float:
+def evaluate(instance: Instance | FleetInstance, routes: Sequence[Sequence[int]],
+             vehicles: Sequence[int] = ()) -> float:
     """Check ``routes`` against ``instance`` and return their recomputed cost.
 
     Raises :class:`SolutionError` naming the first violation: a customer missed
     or repeated, an unknown node, capacity exceeded, an empty route, or (TSP)
-    more routes than the problem allows (a TSP tour is one).
+    more routes than the problem allows (a TSP tour is one). A fleet whose
+    vehicles differ (:class:`FleetInstance`) needs the vehicle of each route
+    and checks what its vehicles allow (see its ``cost_of``).
     """
+    if isinstance(instance, FleetInstance):
+        if len(routes) != len(vehicles):
+            raise SolutionError(f"{instance.name}: {len(vehicles)} vehicles given for {len(routes)} routes")
+        return float(instance.cost_of(routes, vehicles).objective)
+    if len(vehicles):
+        raise SolutionError(f"{instance.name}: its vehicles are all alike; expected no vehicle per route")
     seq = to_sequence(routes)
     distance, demand, capacity = instance.kernel_arrays()
     max_routes = -1 if instance.max_routes is None else instance.max_routes
@@ -93,10 +102,19 @@ def evaluate(instance: Instance, routes: Sequence[Sequence[int]]) -> float:
     return float(cost)
 
 
-def make_solution(instance: Instance, routes: Sequence[Sequence[int]], solver: str = "",
-                  runtime: float = 0.0, history: Sequence[tuple[float, float]] = ()) -> Solution:
-    """Build a :class:`Solution` whose cost is recomputed and verified by the checker."""
-    checked = tuple(tuple(int(c) for c in r) for r in routes if len(r) > 0)
-    cost = evaluate(instance, checked)
+def make_solution(instance: Instance | FleetInstance, routes: Sequence[Sequence[int]], solver: str = "",
+                  runtime: float = 0.0, history: Sequence[tuple[float, float]] = (),
+                  vehicles: Sequence[int] = ()) -> Solution:
+    """Build a :class:`Solution` whose cost is recomputed and verified by the checker (empty routes dropped,
+    with their vehicles: ``vehicles`` holds the vehicle of each route where the fleet's vehicles differ)."""
+    pairs = list(zip(routes, vehicles)) if len(vehicles) == len(routes) and len(vehicles) else None
+    if pairs is None:
+        checked = tuple(tuple(int(c) for c in r) for r in routes if len(r) > 0)
+        chosen: tuple[int, ...] = tuple(int(v) for v in vehicles)
+    else:
+        kept = [(tuple(int(c) for c in r), int(v)) for r, v in pairs if len(r) > 0]
+        checked, chosen = tuple(r for r, _ in kept), tuple(v for _, v in kept)
+    cost = evaluate(instance, checked, chosen)
     return Solution(routes=checked, cost=cost, problem=instance.problem, solver=solver,
-                    runtime=float(runtime), history=tuple((float(t), float(c)) for t, c in history))
+                    runtime=float(runtime), history=tuple((float(t), float(c)) for t, c in history),
+                    vehicles=chosen)

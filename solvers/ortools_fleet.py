@@ -1,4 +1,4 @@
-"""OR-Tools routing on profiled fleets (``nco.data.pvrp``): vehicles that differ, reloads, min-sum or min-max.
+"""OR-Tools routing on profiled fleets (:class:`nco.data.instances.FleetInstance`): reloads, min-sum or min-max.
 
 Each vehicle is one OR-Tools vehicle with its own capacity, arc costs (unit
 cost x distance + time weight x distance / speed, and a preference credit on
@@ -18,7 +18,8 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp
 
 from nco.data import Solution, SolverError
-from nco.data.pvrp import PVRPInstance, fleet_solution
+from nco.data.instances import FleetInstance
+from nco.data.solution import make_solution
 
 from .common import Clock, check_time_limit
 from .ortools_routing import _SAFETY, _parameters
@@ -30,7 +31,7 @@ SPAN_WEIGHT = 100  # min-max: the longest time outweighs the sum of times, which
 COST_DIGITS = 1e6  # integer units per unit of the largest arc cost
 
 
-def reload_copies(instance: PVRPInstance) -> int:
+def reload_copies(instance: FleetInstance) -> int:
     """Depot copies a reloading fleet may visit: enough for every trip its smallest vehicle would need to
     carry the whole demand alone, less the first trips (no copies when it does not reload)."""
     if not instance.multi_trip:
@@ -42,7 +43,7 @@ def reload_copies(instance: PVRPInstance) -> int:
 class _FleetModel:
     """The OR-Tools model of one instance: nodes 0..n (depot, customers) then the depot's reload copies."""
 
-    def __init__(self, instance: PVRPInstance):
+    def __init__(self, instance: FleetInstance):
         self.instance = instance
         self.copies = reload_copies(instance)
         self.nodes = instance.num_nodes + self.copies
@@ -128,7 +129,7 @@ class _FleetModel:
         return trips, vehicles
 
 
-def ortools_fleet(instance: PVRPInstance, time_limit: float = 10.0, seed: int = 0,
+def ortools_fleet(instance: FleetInstance, time_limit: float = 10.0, seed: int = 0,
                   initial: Solution | None = None) -> Solution:
     """Solve a profiled-fleet instance with OR-Tools' routing library: a first solution by each of
     :data:`FIRST_SOLUTIONS` in turn, then guided local search to the limit (see the module docstring).
@@ -150,6 +151,6 @@ def ortools_fleet(instance: PVRPInstance, time_limit: float = 10.0, seed: int = 
     params = _parameters(max(clock.remaining() - _SAFETY * clock.time_limit, 0.05 * clock.time_limit))
     assignment = routing.SolveFromAssignmentWithParameters(start, params) or start
     trips, vehicles = model.trips(assignment)
-    solution = fleet_solution(instance, trips, vehicles, solver="ortools", runtime=clock.elapsed())
+    solution = make_solution(instance, trips, "ortools", clock.elapsed(), vehicles=vehicles)
     return Solution(solution.routes, solution.cost, solution.problem, solution.solver, solution.runtime,
                     tuple(clock.history), solution.vehicles)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from nco.data import InstanceError, SolutionError, pvrp
+from nco.data.solution import make_solution
 from nco.data.vrplib_io import read_instance
 
 
@@ -30,7 +31,7 @@ def test_every_objective_term_is_recomputed_from_the_routes():
     assert cost.objective == pytest.approx(6 + dist0 + 2 * dist1 + 0.8 * (dist0 + 2 * dist1) - 0.2 * 3)
     minmax = _small(capacity=np.array([10, 4]), objective="min-max").cost_of(routes, vehicles)
     assert minmax.objective == pytest.approx(max(dist0, 2 * dist1)) == minmax.longest
-    solution = pvrp.fleet_solution(instance, routes, vehicles, solver="test")
+    solution = make_solution(instance, routes, solver="test", vehicles=vehicles)
     assert solution.vehicles == (0, 1) and solution.cost == pytest.approx(cost.objective)
 
 
@@ -113,12 +114,12 @@ def test_the_checker_recomputes_every_shared_hfvrp_best_known_cost(shared):
 
 def test_a_fleet_solution_file_round_trips_with_its_vehicles(tmp_path):
     instance = _small(capacity=np.array([4, 3]), multi_trip=True)
-    solution = pvrp.fleet_solution(instance, [[1, 2], [3], [4]], [0, 1, 0])
+    solution = make_solution(instance, [[1, 2], [3], [4]], vehicles=[0, 1, 0])
     path = tmp_path / "fleet.sol"
     path.write_text(pvrp.solution_text(instance, solution, f"{solution.cost:.6f}"))
     assert path.read_text().splitlines()[0] == "Route #1: 1 2 0 4"  # the reload between vehicle 1's trips
     trips, vehicles, cost = pvrp.read_fleet_solution(str(path))
-    assert pvrp.fleet_solution(instance, trips, vehicles).cost == pytest.approx(solution.cost)
+    assert make_solution(instance, trips, vehicles=vehicles).cost == pytest.approx(solution.cost)
     assert sorted(zip(trips, vehicles)) == sorted(zip(solution.routes, solution.vehicles))
     assert cost == pytest.approx(solution.cost, abs=1e-6)
 

@@ -159,20 +159,47 @@ class FleetInstance(Protocol):
     vehicle and customer a preference and whether it may serve it; :meth:`cost_of` checks trips and their
     vehicles and returns every objective term (its ``objective`` is the value solvers minimise)."""
 
-    distance: np.ndarray
-    demand: np.ndarray
-    capacity: np.ndarray
-    speed: np.ndarray
-    fixed_cost: np.ndarray
-    unit_cost: np.ndarray
-    preference: np.ndarray
-    allowed: np.ndarray
-    multi_trip: bool
-    objective: str
-    time_weight: float
-    preference_weight: float
-    name: str
-    problem: str
+    @property
+    def distance(self) -> np.ndarray: ...
+
+    @property
+    def demand(self) -> np.ndarray: ...
+
+    @property
+    def capacity(self) -> np.ndarray: ...
+
+    @property
+    def speed(self) -> np.ndarray: ...
+
+    @property
+    def fixed_cost(self) -> np.ndarray: ...
+
+    @property
+    def unit_cost(self) -> np.ndarray: ...
+
+    @property
+    def preference(self) -> np.ndarray: ...
+
+    @property
+    def allowed(self) -> np.ndarray: ...
+
+    @property
+    def multi_trip(self) -> bool: ...
+
+    @property
+    def objective(self) -> str: ...
+
+    @property
+    def time_weight(self) -> float: ...
+
+    @property
+    def preference_weight(self) -> float: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def problem(self) -> str: ...
 
     @property
     def num_nodes(self) -> int: ...

@@ -10,11 +10,11 @@ lists the registered ones. The recipe for adding a problem is in
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Callable
 
-from . import cvrp, tsp
+from . import cvrp, pvrp, tsp
 from .errors import InstanceError
 
 
@@ -31,6 +31,10 @@ class Problem:
     ``policies`` are the policy presets that solve it; ``reference`` is
     Kool et al.'s published mean test-set cost by size, from ``reference_solver``;
     ``random(size, batch=None, seed=0, distribution="uniform")`` draws seeded instances.
+    A problem without its learned half yet has no ``env``, ``policy`` or
+    ``gym_id``; ``solvers`` names its own module of classical solvers (None:
+    the common ones); ``presets`` are the names ``nco solve --problem`` also
+    takes for it (each a generator's preset, passed to ``random``).
     """
 
     name: str
@@ -38,21 +42,39 @@ class Problem:
     instance_type: type
     random: Callable[..., Any]
     data: ModuleType
-    env: str
-    policy: str
-    gym_id: str
+    env: str | None
+    policy: str | None
+    gym_id: str | None
     depot: bool
-    policies: tuple[str, ...]
-    reference: dict[int, float]
-    reference_solver: str
+    policies: tuple[str, ...] = ()
+    reference: dict[int, float] = field(default_factory=dict)
+    reference_solver: str = ""
+    solvers: str | None = None
+    presets: tuple[str, ...] = ()
+
+    @property
+    def learned(self) -> bool:
+        """Whether the problem has its learned half (an environment and policies)."""
+        return self.env is not None
 
     def env_module(self) -> ModuleType:
         """The problem's batched MDP module in ``nco.envs`` (loads torch)."""
+        if self.env is None:
+            raise InstanceError(f"the {self.title} has no environment or policy yet; solve it with "
+                                f"{', '.join(self.solver_names())}", field="problem")
         return importlib.import_module(self.env)
 
     def policy_module(self) -> ModuleType:
         """The problem's policy-context module in ``nco.policies`` (loads torch)."""
-        return importlib.import_module(self.policy)
+        if self.policy is None:
+            self.env_module()  # the same error
+        return importlib.import_module(str(self.policy))
+
+    def solver_names(self) -> tuple[str, ...]:
+        """The classical solvers that solve it: its own (``solvers``, a module in ``nco.solvers`` with a
+        ``SOLVERS`` dict) or, by default, every one of ``nco.solvers.SOLVERS``."""
+        module = importlib.import_module(self.solvers or "nco.solvers")
+        return tuple(module.SOLVERS)
 
 
 PROBLEMS: dict[str, Problem] = {
@@ -64,6 +86,8 @@ PROBLEMS: dict[str, Problem] = {
                     "nco/CVRP-v0", depot=True,
                     policies=("am", "pomo", "matrix"),
                     reference={20: 6.14, 50: 10.38, 100: 15.65}, reference_solver="LKH3"),
+    "pvrp": Problem("pvrp", "PVRP", pvrp.PVRPInstance, pvrp.random_fleet, pvrp, env=None, policy=None, gym_id=None,
+                    depot=True, solvers="nco.solvers.pvrp", presets=pvrp.PRESETS),
 }
 
 DEFAULT_PROBLEM = "cvrp"  # what `nco solve` generates when given no instance: the main job
@@ -76,6 +100,14 @@ def get_problem(name: str) -> Problem:
     except (KeyError, TypeError):
         raise InstanceError(f"unknown problem {name!r}; expected one of {', '.join(PROBLEMS)}",
                             field="problem") from None
+
+
+def problem_for(name: str) -> tuple[Problem, str | None]:
+    """The problem that ``name`` names, itself or as one of its presets, and the preset (or None)."""
+    for problem in PROBLEMS.values():
+        if name in problem.presets:
+            return problem, name
+    return get_problem(name), None
 
 
 def problem_of(instance: Any) -> Problem:

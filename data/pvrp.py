@@ -494,3 +494,16 @@ def random_pvrp(num_customers: int, num_vehicles: int, preset: str = "pvrp-p", d
             fleet.update(allowed=camp_zones(rng, coords, num_vehicles, distribution))
         out.append(PVRPInstance.from_coords(coords, demand, **fleet))
     return out if batch is not None else out[0]
+
+
+PRESETS = ("hcvrp", "pvrp-p", "pvrp-zc")  # what ``nco solve --problem`` takes for this problem
+
+
+def random_fleet(num_customers: int, batch: int | None = None, seed: int = 0, distribution: str = "random",
+                 preset: str = "hcvrp", num_vehicles: int = 3) -> PVRPInstance | list[PVRPInstance]:
+    """Random instance(s) of a preset: ``hcvrp`` (:func:`random_hcvrp`, ``distribution`` unused) or
+    ``pvrp-p`` / ``pvrp-zc`` (:func:`random_pvrp`; ``uniform`` reads as ``random``)."""
+    if preset == "hcvrp":
+        return random_hcvrp(num_customers, num_vehicles, batch, seed)
+    pattern = "random" if distribution == "uniform" else distribution
+    return random_pvrp(num_customers, num_vehicles, preset, pattern, batch, seed)

@@ -14,6 +14,6 @@ from nco.data import PROBLEMS
 def register_envs() -> None:
     """Register every problem's ``nco/*`` environment once (single and vector entry points)."""
     for spec in PROBLEMS.values():
-        if spec.gym_id not in gym.registry:
+        if spec.gym_id is not None and spec.gym_id not in gym.registry:  # None: no learned half yet
             gym.register(id=spec.gym_id, entry_point="nco.envs.gym_adapters:RoutingEnv",
                          vector_entry_point="nco.envs.gym_adapters:RoutingVectorEnv", kwargs={"problem": spec.name})

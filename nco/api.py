@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from nco.data import PROBLEMS, Instance, InstanceError, Solution, SolverError, read_instance
+from nco.data import PROBLEMS, Instance, InstanceError, Solution, SolverError, problem_of, read_instance
 from nco.solvers import get_solver
 from nco.solvers.common import check_seed, check_time_limit
 from nco.solvers.warmup import warm_up
@@ -41,7 +41,12 @@ def solve(instance: Instance | str | os.PathLike, solver: str = "ortools", time_
     time_limit, seed = check_time_limit(time_limit), check_seed(seed)
     if initial is not None and not isinstance(initial, Solution):
         raise SolverError(f"initial: expected a Solution (or None), got {type(initial).__name__}")
-    classical = get_solver(solver) if solver != "neural" and solver not in HYBRIDS else None  # names checked first
+    problem = problem_of(instance)
+    neural = solver == "neural" or solver in HYBRIDS
+    classical = None if neural else get_solver(solver, problem)  # names checked first
+    if neural and not problem.learned:
+        raise SolverError(f"{solver!r} does not solve the {problem.title} (yet: no policy); expected one of "
+                          f"{', '.join(problem.solver_names())}")
     warm_up()  # Numba compiles outside the time limit (a minute in a fresh install, then cached)
     if solver == "neural":  # the neural side loads torch only when asked for
         from .neural import solve_neural

@@ -6,9 +6,10 @@ initial=None) -> Solution``. No torch here: classical solving stays light.
 
 from __future__ import annotations
 
+import importlib
 from typing import Callable
 
-from nco.data import Solution, SolverError
+from nco.data import Problem, Solution, SolverError
 
 from .constructive import nearest_neighbour, savings
 from .genetic import genetic
@@ -26,8 +27,15 @@ SOLVERS: dict[str, SolverFn] = {
 }
 
 
-def get_solver(name: str) -> SolverFn:
-    """The solver registered under ``name``, or a :class:`SolverError` listing the known names."""
+def get_solver(name: str, problem: Problem | None = None) -> SolverFn:
+    """The solver registered under ``name`` (for ``problem``: its own, see ``Problem.solvers``), or a
+    :class:`SolverError` listing the names that solve it."""
+    if problem is not None and problem.solvers:
+        own = importlib.import_module(problem.solvers).SOLVERS
+        if name not in own:
+            raise SolverError(f"{name!r} does not solve the {problem.title} (yet); expected one of "
+                              f"{', '.join(own)}")
+        return own[name]
     try:
         return SOLVERS[name]
     except KeyError:

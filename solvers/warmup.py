@@ -12,6 +12,7 @@ it before timing a solver.
 from __future__ import annotations
 
 import functools
+import importlib
 import time
 
 
@@ -26,6 +27,9 @@ def warm_up() -> float:
     started = time.perf_counter()
     for problem in PROBLEMS.values():  # each problem's own kernel signatures (a TSP has no demands)
         instance = problem.random(12, seed=0)
+        if problem.solvers is not None:  # a problem with its own solvers warms them up itself
+            importlib.import_module(problem.solvers).warm_up(instance)
+            continue
         SOLVERS["ga"](instance, time_limit=60.0, max_iterations=3)
         for name in ("nearest", "savings", "ls"):
             SOLVERS[name](instance, time_limit=60.0)

@@ -13,7 +13,8 @@ import os
 import re
 from pathlib import Path
 
-_VALUE_COLUMNS = ("bks", "optimum", "optimal_cost", "opt", "best_known")
+# bks_recomputed_original_units: the shared HFVRP table, whose .sol Cost lines are in two scales
+_VALUE_COLUMNS = ("bks", "optimum", "optimal_cost", "opt", "best_known", "bks_recomputed_original_units")
 _NAME_COLUMNS = ("instance", "name")
 
 

@@ -271,5 +271,6 @@ def write_solution(path: str | os.PathLike, instance: Instance, solution: Soluti
     """Write ``solution`` in its problem's format (a TSPLIB ``.tour``, a VRPLIB ``.sol``), atomically, after
     the checker has confirmed that it solves ``instance`` (a :class:`SolutionError` otherwise) and at the
     cost the checker gives."""
-    solution = make_solution(instance, solution.routes, solution.solver, solution.runtime, solution.history)
+    solution = make_solution(instance, solution.routes, solution.solver, solution.runtime, solution.history,
+                             solution.vehicles)
     _atomic_write(str(path), problem_of(instance).data.solution_text(instance, solution, _cost_text(solution.cost)))

@@ -12,8 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from nco.data import (DEFAULT_PROBLEM, PROBLEMS, NcoError, Solution, SolverError, gap, get_problem, known_value,
-                      write_solution)
+from nco.data import (DEFAULT_PROBLEM, PROBLEMS, NcoError, Problem, Solution, SolverError, gap, known_value,
+                      problem_of, write_solution)
+from nco.data.problems import problem_for
 from nco.data.cities import bundled_cities, load_city
 from nco.data.atomic import check_destination
 from nco.data.instances import check_fits
@@ -58,14 +59,17 @@ def _solve_with_progress(console: Console, instance, solver: str, time_limit: fl
     return result["solution"]  # type: ignore[return-value]
 
 
-def _solvers(args: argparse.Namespace) -> list[str]:
-    """The solvers to run: ``--solver``, or ``--compare``'s list, or OR-Tools against the best hybrid."""
+def _solvers(args: argparse.Namespace, problem: Problem) -> list[str]:
+    """The solvers to run: ``--solver``, or ``--compare``'s list, or OR-Tools against the best hybrid (of
+    those, what solves ``problem``; its first solver when none does)."""
     if args.solver and args.compare:
         raise NcoError("give --solver or --compare, not both")
     if args.solver:
         return [args.solver]
-    names = [name.strip() for name in (args.compare or DEFAULT_COMPARE).split(",") if name.strip()]
-    known = ("neural", *HYBRIDS, *SOLVERS)
+    known = ("neural", *HYBRIDS, *SOLVERS) if problem.learned else problem.solver_names()
+    if args.compare is None:
+        return [name for name in DEFAULT_COMPARE.split(",") if name in known] or [known[0]]
+    names = [name.strip() for name in args.compare.split(",") if name.strip()]
     unknown = [name for name in names if name not in known]
     if unknown or not names:
         raise NcoError(f"--compare: unknown solver {', '.join(map(repr, unknown)) or '(none given)'}; expected "
@@ -90,6 +94,27 @@ def _report(console: Console, instance, solutions: list[Solution], reference: fl
             row += [f"{reference:g}", "-" if g is None else f"{g:.2f}"]
         table.add_row(*row, f"{solution.runtime:.2f}", str(solution.num_routes))
     console.print(table)
+    best = min(solutions, key=lambda s: s.cost)
+    if best.vehicles:
+        _report_fleet(console, instance, best)
+
+
+def _report_fleet(console: Console, instance, solution: Solution) -> None:
+    """Every objective term of a fleet's solution and each vehicle's trips, load, distance and time."""
+    cost = instance.cost_of(solution.routes, solution.vehicles)
+    terms = {"fixed costs": cost.fixed, "distance costs": cost.unit, "total time": float(cost.time.sum()),
+             "longest time": cost.longest, "preference": cost.preference}
+    shown = ", ".join(f"{name} {value:.6g}" for name, value in terms.items() if value)
+    table = Table(title=f"{solution.solver}'s vehicles ({instance.objective} objective {cost.objective:.6g}: "
+                        f"{shown})")
+    for column in ("vehicle", "capacity", "speed", "trips", "customers", "fullest trip", "distance", "time"):
+        table.add_column(column, justify="right")
+    for v in range(instance.num_vehicles):
+        own = [r for r, k in zip(solution.routes, solution.vehicles) if k == v]
+        load = max((int(instance.demand[list(r)].sum()) for r in own), default=0)
+        table.add_row(str(v), str(int(instance.capacity[v])), f"{instance.speed[v]:.3g}", str(len(own)),
+                      str(sum(len(r) for r in own)), str(load), f"{cost.distance[v]:.4g}", f"{cost.time[v]:.4g}")
+    console.print(table)
 
 
 def _instance(args: argparse.Namespace):
@@ -101,8 +126,16 @@ def _instance(args: argparse.Namespace):
     if args.num_nodes < 1:
         raise NcoError(f"--num-nodes: expected at least 1, got {args.num_nodes}")
     check_fits(args.num_nodes + 1, "--num-nodes")
+    problem, preset = problem_for(args.problem)
+    if problem.presets:  # a fleet: drawn by its preset's own generator
+        if args.num_vehicles < 1:
+            raise NcoError(f"--num-vehicles: expected at least 1, got {args.num_vehicles}")
+        options = {"preset": preset or problem.presets[0], "num_vehicles": args.num_vehicles}
+        if args.distribution is not None:
+            options["distribution"] = args.distribution
+        return problem.random(args.num_nodes, seed=args.seed, **options), None, None
     if args.uniform:
-        return get_problem(args.problem).random(args.num_nodes, seed=args.seed), None, None
+        return problem.random(args.num_nodes, seed=args.seed), None, None
     city = load_city(args.city or DEMO_CITY)
     return city.sample(args.num_nodes, args.problem, args.objective, seed=args.seed), None, city.roads
 
@@ -129,13 +162,15 @@ def cmd_solve(args: argparse.Namespace) -> int:
     """``nco solve``: solve a file (or an instance sampled from a bundled city) with one solver or several
     side by side, print the results, write the best solution and draw the routes."""
     console = Console()
-    solvers = _solvers(args)
+    if args.solver and args.compare:
+        raise NcoError("give --solver or --compare, not both")
     check_time_limit(args.time_limit), check_seed(args.seed)  # once, not as every solver's own failure
     if args.out:  # before the solve, so that a bad destination loses no work
         check_destination(args.out, "--out")
     if args.plot:
         check_plot_destination(args.plot)
     instance, reference, roads = _instance(args)
+    solvers = _solvers(args, problem_of(instance))
     with console.status("loading the Numba kernels (compiled once, about a minute in a fresh install)"):
         warm_up()
     solutions = _solve_each(console, instance, solvers, args)
@@ -230,8 +265,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--out", metavar="FILE",
                    help="write the (best) solution in its problem's format (a VRPLIB .sol, a TSPLIB .tour)")
-    p.add_argument("--problem", choices=tuple(PROBLEMS), default=DEFAULT_PROBLEM,
-                   help=f"problem of a sampled instance (default: {DEFAULT_PROBLEM})")
+    presets = tuple(preset for spec in PROBLEMS.values() for preset in spec.presets)
+    p.add_argument("--problem", choices=tuple(PROBLEMS) + presets, default=DEFAULT_PROBLEM,
+                   help=f"problem of a sampled instance (default: {DEFAULT_PROBLEM}); {', '.join(presets)}: "
+                        "a profiled fleet drawn by that preset's generator")
+    p.add_argument("--num-vehicles", type=int, default=3, metavar="M",
+                   help="vehicles of a sampled fleet (default: 3)")
+    p.add_argument("--distribution", default=None,
+                   help="of a sampled fleet's preferences or zones: random, pi or cluster (default: random)")
     p.add_argument("--num-nodes", type=int, default=100, metavar="N",
                    help="size of a sampled instance: customers or cities, as the problem counts them (default: 100)")
     p.add_argument("--city", metavar="NAME|FILE.npz",
@@ -269,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "pointer network (ptrnet) on instances generated on the fly; writes "
                                    "checkpoints, CSV and TensorBoard logs and OUT/policy.pt, and prints the "
                                    "checkpoint path.")
-    t.add_argument("problem", choices=tuple(PROBLEMS))
+    t.add_argument("problem", choices=tuple(name for name, spec in PROBLEMS.items() if spec.learned))
     t.add_argument("--config", default=None, metavar="FILE.yaml", help="options as YAML; flags override it")
     TrainConfig.add_arguments(t)
     t.set_defaults(func=cmd_train)

@@ -80,6 +80,8 @@ def _draw(ax: Any, instance: Instance, solution: Solution, roads: np.ndarray | N
         ax.add_collection(LineCollection(list(roads.reshape(-1, 2, 2)), colors="0.8", linewidths=0.5, zorder=1))
     colours = plt.get_cmap("tab20")
     for k, route in enumerate(solution.routes):
+        if solution.vehicles:  # a fleet's vehicles differ: one colour per vehicle, over all its trips
+            k = solution.vehicles[k]
         stops = [0, *route, 0]  # a TSP tour is (0, *routes[0]) too
         pts = xy[stops]
         ax.plot(pts[:, 0], pts[:, 1], "-o", color=colours(k % 20), markersize=3, linewidth=1.2, zorder=2)

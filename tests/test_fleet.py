@@ -191,3 +191,38 @@ def test_ortools_on_an_hfvrp_file_uses_the_fleet_it_is_given(shared):
     cost = instance.cost_of(solution.routes, solution.vehicles)
     assert cost.trips.max() == 1 and len(set(solution.vehicles)) == len(solution.routes)  # one trip each
     assert 15859.34 <= solution.cost < 1.2 * 15859.34  # not below the best known, not far above
+
+
+def test_nco_solve_draws_a_preset_solves_it_and_writes_a_checked_fleet_solution(tmp_path, capsys):
+    from nco.cli import main
+
+    out, png = tmp_path / "fleet.sol", tmp_path / "fleet.png"
+    assert main(["solve", "--problem", "hcvrp", "--num-vehicles", "5", "--num-nodes", "25", "--time-limit", "1",
+                 "--out", str(out), "--plot", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert "ortools's vehicles (min-max objective" in text and "longest time" in text
+    instance = pvrp.random_fleet(25, seed=0, preset="hcvrp", num_vehicles=5)
+    trips, vehicles, cost = pvrp.read_fleet_solution(str(out))
+    assert make_solution(instance, trips, vehicles=vehicles).cost == pytest.approx(cost, abs=1e-5)
+    assert png.stat().st_size > 10_000
+
+
+def test_nco_solve_reads_an_hfvrp_file_and_reports_its_gap(shared, capsys):
+    from nco.cli import main
+
+    assert main(["solve", str(shared / "hetero/hfvrp/X110-HD.vrp"), "--time-limit", "2"]) == 0
+    assert "15859.3" in capsys.readouterr().out  # the best-known value, from the folder's table
+
+
+@pytest.mark.parametrize("args, message", [
+    (["solve", "--problem", "pvrp-p", "--solver", "ga"], "'ga' does not solve the PVRP (yet); expected one of"),
+    (["solve", "--problem", "pvrp-zc", "--solver", "neural"], "'neural' does not solve the PVRP (yet: no policy)"),
+    (["solve", "--problem", "pvrp-zc", "--distribution", "cluster"], "field 'distribution'"),
+    (["solve", "--problem", "hcvrp", "--num-vehicles", "0"], "--num-vehicles: expected at least 1, got 0"),
+])
+def test_what_cannot_solve_a_fleet_says_so_in_one_line(args, message, capsys):
+    from nco.cli import main
+
+    assert main(args + ["--num-nodes", "10", "--time-limit", "1"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

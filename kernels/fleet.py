@@ -85,3 +85,96 @@ def check_fleet(dist: np.ndarray, demand: np.ndarray, capacity: np.ndarray, allo
         if not seen[c]:
             return MISSING, c, distance, trips
     return OK, 0, distance, trips
+
+
+@njit(cache=True)
+def _trip_time_after(dist, route_nodes, length, pos, c):
+    """The distance of trip ``route_nodes[:length]`` with ``c`` inserted before position ``pos``, less its own."""
+    before = 0 if pos == 0 else route_nodes[pos - 1]
+    after = 0 if pos == length else route_nodes[pos]
+    return dist[before, c] + dist[c, after] - dist[before, after]
+
+
+@njit(cache=True)
+def cheapest_insertion(dist, demand, capacity, speed, fixed, unit, preference, allowed, multi_trip, min_max,
+                       time_weight, preference_weight, order):
+    """Insert the customers of ``order`` one by one where they cost least, in an existing trip with room or
+    a new one (a reloading vehicle's next trip, or an unused vehicle's first).
+
+    Min-sum prices an insertion as ``(unit + time_weight / speed) x`` the added distance, minus the
+    preference credit, plus the fixed cost of a vehicle it puts to use; min-max as the longest vehicle time
+    after it, then the vehicle's added time. ``allowed [m, n]`` and ``preference [m, n]`` cover all nodes
+    (column 0 unused). Returns ``(giant sequence, vehicle of each trip)``, or an empty sequence when a
+    customer fits nowhere.
+    """
+    n = dist.shape[0]
+    m = capacity.shape[0]
+    most = n  # trips: at most one per customer
+    trips = np.zeros((most, n), dtype=np.int64)
+    length = np.zeros(most, dtype=np.int64)
+    load = np.zeros(most, dtype=np.int64)
+    owner = np.full(most, -1, dtype=np.int64)
+    count = 0
+    used = np.zeros(m, dtype=np.int64)  # trips per vehicle
+    time = np.zeros(m)  # travel time per vehicle
+    for idx in range(order.shape[0]):
+        c = order[idx]
+        longest = time.max()
+        best, best_tie, best_trip, best_pos, best_vehicle = np.inf, np.inf, -2, 0, -1
+        for t in range(count + m):  # existing trips, then a new trip for each vehicle
+            if t < count:
+                v = owner[t]
+                if load[t] + demand[c] > capacity[v]:
+                    continue
+                positions = length[t] + 1
+            else:
+                v = t - count
+                if used[v] > 0 and not multi_trip:
+                    continue
+                if demand[c] > capacity[v]:
+                    continue
+                positions = 1
+            if not allowed[v, c]:
+                continue
+            for p in range(positions):
+                if t < count:
+                    added = _trip_time_after(dist, trips[t], length[t], p, c)
+                else:
+                    added = dist[0, c] + dist[c, 0]
+                if min_max:
+                    score = max(longest, time[v] + added / speed[v])
+                    tie = added / speed[v]
+                else:
+                    score = (unit[v] + time_weight / speed[v]) * added - preference_weight * preference[v, c]
+                    if used[v] == 0:
+                        score += fixed[v]
+                    tie = 0.0
+                if score < best - 1e-12 or (score <= best + 1e-12 and tie < best_tie):
+                    best, best_tie, best_trip, best_pos, best_vehicle = score, tie, t, p, v
+        if best_vehicle < 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        t = best_trip
+        if t >= count:  # open the trip
+            t = count
+            owner[t] = best_vehicle
+            used[best_vehicle] += 1
+            count += 1
+            added = dist[0, c] + dist[c, 0]
+        else:
+            added = _trip_time_after(dist, trips[t], length[t], best_pos, c)
+        for q in range(length[t], best_pos, -1):
+            trips[t, q] = trips[t, q - 1]
+        trips[t, best_pos] = c
+        length[t] += 1
+        load[t] += demand[c]
+        time[best_vehicle] += added / speed[best_vehicle]
+    seq = np.zeros(1 + order.shape[0] + count, dtype=np.int64)
+    vehicles = np.zeros(count, dtype=np.int64)
+    k = 1
+    for t in range(count):
+        for q in range(length[t]):
+            seq[k] = trips[t, q]
+            k += 1
+        k += 1  # the depot between trips
+        vehicles[t] = owner[t]
+    return seq, vehicles

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from nco.data import Instance, Solution, SolverError, make_solution, to_sequence
+from nco.data.instances import FleetInstance
 
 
 def check_time_limit(time_limit: float) -> float:
@@ -63,8 +64,9 @@ class Clock:
         if not self.history or cost < self.history[-1][1]:
             self.history.append((self.elapsed(), float(cost)))
 
-    def finish(self, instance: Instance, routes, solver: str) -> Solution:
-        """The checker-verified :class:`Solution` with this clock's runtime and curve."""
-        solution = make_solution(instance, routes, solver=solver, runtime=self.elapsed())
+    def finish(self, instance: Instance | FleetInstance, routes, solver: str, vehicles=()) -> Solution:
+        """The checker-verified :class:`Solution` with this clock's runtime and curve (``vehicles``: the
+        vehicle of each route, for fleets whose vehicles differ)."""
+        solution = make_solution(instance, routes, solver=solver, runtime=self.elapsed(), vehicles=vehicles)
         self.record(solution.cost)
         return replace(solution, history=tuple(self.history))

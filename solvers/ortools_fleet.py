@@ -107,12 +107,29 @@ class _FleetModel:
         self.routing.AddDimensionWithVehicleTransits(callbacks, 0, horizon, True, "time")
         self.routing.GetDimensionOrDie("time").SetGlobalSpanCostCoefficient(SPAN_WEIGHT)
 
-    def trips(self, assignment) -> tuple[list[list[int]], list[int]]:
-        """Each vehicle's route cut at its reload visits into trips, with the vehicle of each trip."""
+    def read(self, solution: Solution):
+        """``solution``'s trips as an assignment of this model (a vehicle's trips joined by reload copies),
+        or None when the model rejects them (more trips than copies, say)."""
+        copies = iter(range(self.instance.num_nodes, self.nodes))
+        routes: list[list[int]] = [[] for _ in range(self.instance.num_vehicles)]
+        for trip, vehicle in zip(solution.routes, solution.vehicles):
+            if routes[vehicle]:
+                copy = next(copies, None)
+                if copy is None:
+                    return None
+                routes[vehicle].append(copy)
+            routes[vehicle].extend(trip)
+        return self.routing.ReadAssignmentFromRoutes([[self.manager.NodeToIndex(c) for c in r] for r in routes],
+                                                     True)
+
+    def trips(self, assignment=None) -> tuple[list[list[int]], list[int]]:
+        """Each vehicle's route cut at its reload visits into trips, with the vehicle of each trip (of
+        ``assignment``, or of the solution being reported inside a solution callback)."""
         trips, vehicles = [], []
         n = self.instance.num_nodes
+        value = (lambda var: var.Value()) if assignment is None else assignment.Value
         for v in range(self.instance.num_vehicles):
-            index = assignment.Value(self.routing.NextVar(self.routing.Start(v)))
+            index = value(self.routing.NextVar(self.routing.Start(v)))
             trip: list[int] = []
             while not self.routing.IsEnd(index):
                 node = self.manager.IndexToNode(index)
@@ -122,7 +139,7 @@ class _FleetModel:
                     trip = []
                 elif node < n:
                     trip.append(node)
-                index = assignment.Value(self.routing.NextVar(index))
+                index = value(self.routing.NextVar(index))
             if trip:
                 trips.append(trip)
                 vehicles.append(v)
@@ -131,16 +148,21 @@ class _FleetModel:
 
 def ortools_fleet(instance: FleetInstance, time_limit: float = 10.0, seed: int = 0,
                   initial: Solution | None = None) -> Solution:
-    """Solve a profiled-fleet instance with OR-Tools' routing library: a first solution by each of
-    :data:`FIRST_SOLUTIONS` in turn, then guided local search to the limit (see the module docstring).
-    ``seed`` and ``initial`` are accepted for a uniform interface (OR-Tools' search has no seed; a fleet
-    start is not passed on yet)."""
+    """Solve a profiled-fleet instance with OR-Tools' routing library: from ``initial`` (a solution of
+    this instance with its vehicles), else a first solution by each of :data:`FIRST_SOLUTIONS` in turn,
+    then guided local search to the limit (see the module docstring). ``seed`` is accepted for a uniform
+    interface (OR-Tools' search has no seed)."""
     clock = Clock(check_time_limit(time_limit))
     model = _FleetModel(instance)
     routing = model.routing
-    routing.AddAtSolutionCallback(lambda: clock.record(routing.CostVar().Max() / model.scale))
+    # the curve in the instance's own terms: the model's cost mixes span, arc and shifted preference costs
+    routing.AddAtSolutionCallback(lambda: clock.record(instance.cost_of(*model.trips()).objective))
     start = None
-    for strategy in FIRST_SOLUTIONS:
+    if initial is not None:
+        make_solution(instance, initial.routes, vehicles=initial.vehicles)  # it fits this instance
+        routing.CloseModelWithParameters(_parameters(time_limit))
+        start = model.read(initial)
+    for strategy in FIRST_SOLUTIONS if start is None else ():
         seconds = min(FIRST_SHARE * clock.time_limit, clock.remaining())
         start = routing.SolveWithParameters(_parameters(seconds, strategy, first_only=True))
         if start is not None:

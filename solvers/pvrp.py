@@ -8,12 +8,60 @@ from __future__ import annotations
 
 from typing import Any
 
-from nco.data.pvrp import PVRPInstance
-from nco.data.solution import make_solution
+import numpy as np
 
+from nco.data import Solution, SolverError
+from nco.data.pvrp import PVRPInstance
+from nco.data.solution import from_sequence, make_solution
+from nco.kernels.fleet import cheapest_insertion
+
+from .common import Clock, check_time_limit
 from .ortools_fleet import ortools_fleet
 
-SOLVERS: dict[str, Any] = {"ortools": ortools_fleet}
+INSERTION_TRIES = 50  # orders tried before a tight fleet is declared unfillable by insertion
+
+
+def insertion(instance: PVRPInstance, time_limit: float = 10.0, seed: int = 0,
+              initial: Solution | None = None) -> Solution:
+    """Cheapest insertion (:func:`nco.kernels.fleet.cheapest_insertion`): customers by decreasing demand, then,
+    when that order leaves one that fits nowhere (a tight fleet without reloads), random orders drawn with
+    ``seed`` until one fits or ``INSERTION_TRIES`` or the time limit are spent. ``initial`` is not used."""
+    clock = Clock(check_time_limit(time_limit))
+    rng = np.random.default_rng(seed)
+    pad = np.zeros((instance.num_vehicles, 1))
+    preference = np.concatenate([pad, instance.preference], 1)
+    order = np.argsort(-instance.demand[1:], kind="stable") + 1
+    for _ in range(INSERTION_TRIES):
+        seq, vehicles = cheapest_insertion(instance.distance, instance.demand, instance.capacity, instance.speed,
+                                           instance.fixed_cost, instance.unit_cost, preference, instance.node_mask(),
+                                           instance.multi_trip, instance.objective == "min-max",
+                                           instance.time_weight, instance.preference_weight, order)
+        if seq.size:
+            return clock.finish(instance, from_sequence(seq), "insertion", vehicles=vehicles)
+        if clock.remaining() <= 0:
+            break
+        order = rng.permutation(np.arange(1, instance.num_nodes))
+    raise SolverError(f"insertion: no order of {instance.name}'s customers fits its fleet (tried "
+                      f"{INSERTION_TRIES}); use ortools")
+
+
+def ortools(instance: PVRPInstance, time_limit: float = 10.0, seed: int = 0,
+            initial: Solution | None = None) -> Solution:
+    """OR-Tools (:func:`nco.solvers.ortools_fleet.ortools_fleet`) from ``initial``; for min-max without one,
+    from :func:`insertion`, whose balanced trips are a far better start than OR-Tools' own (3 s on HCVRP
+    40 x 3: 4.24 against 8.09; 100 x 5: 7.16 against 8.14). For min-sum OR-Tools' own start did better
+    (PVRP-P 40: -0.64 against -0.33; X101-FSMFD: 43794 against 47424), so it keeps it."""
+    clock = Clock(check_time_limit(time_limit))
+    if initial is None and instance.objective == "min-max":
+        try:
+            initial = insertion(instance, time_limit=0.1 * clock.time_limit, seed=seed)
+        except SolverError:
+            initial = None
+    return ortools_fleet(instance, time_limit=max(clock.remaining(), 0.05 * clock.time_limit), seed=seed,
+                         initial=initial)
+
+
+SOLVERS: dict[str, Any] = {"ortools": ortools, "insertion": insertion}
 
 
 def warm_up(instance: PVRPInstance) -> None:

@@ -5,7 +5,7 @@ import csv
 import numpy as np
 import pytest
 
-from nco.data import InstanceError, SolutionError, pvrp
+from nco.data import InstanceError, SolutionError, SolverError, pvrp
 from nco.data.solution import make_solution
 from nco.data.vrplib_io import read_instance
 
@@ -226,3 +226,35 @@ def test_what_cannot_solve_a_fleet_says_so_in_one_line(args, message, capsys):
     assert main(args + ["--num-nodes", "10", "--time-limit", "1"]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("make", [
+    lambda: pvrp.random_hcvrp(40, 5, seed=5),
+    lambda: pvrp.random_pvrp(40, 3, "pvrp-p", "cluster", seed=5),
+    lambda: pvrp.random_pvrp(40, 7, "pvrp-zc", "pi", seed=5),
+])
+def test_cheapest_insertion_builds_a_checked_solution_of_every_preset(make):
+    from nco.solvers.pvrp import insertion
+
+    instance = make()
+    solution = insertion(instance, time_limit=1)
+    assert solution.solver == "insertion" and solution.cost == pytest.approx(
+        instance.cost_of(solution.routes, solution.vehicles).objective)
+
+
+def test_insertion_says_when_a_tight_fleet_defeats_it_and_ortools_still_answers(shared):
+    from nco.solvers.pvrp import SOLVERS
+
+    instance = read_instance(shared / "hetero/hfvrp/X115-HVRP.vrp", pvrp)  # 19 vehicles, filled to 96%
+    with pytest.raises(SolverError, match="no order of X115-HVRP's customers fits its fleet"):
+        SOLVERS["insertion"](instance, time_limit=2)
+    assert SOLVERS["ortools"](instance, time_limit=2).cost > 19412.56
+
+
+def test_min_max_ortools_starts_from_the_insertion_solution():
+    from nco.solvers.pvrp import insertion, ortools
+
+    instance = pvrp.random_hcvrp(40, 3, seed=0)
+    start = insertion(instance, time_limit=1).cost
+    solution = ortools(instance, time_limit=2)
+    assert solution.cost <= start + 1e-9 and solution.history[0][1] <= start + 1e-6

@@ -147,26 +147,31 @@ class _FleetModel:
 
 
 def ortools_fleet(instance: FleetInstance, time_limit: float = 10.0, seed: int = 0,
-                  initial: Solution | None = None) -> Solution:
+                  initial: Solution | None = None, fallback: Solution | None = None) -> Solution:
     """Solve a profiled-fleet instance with OR-Tools' routing library: from ``initial`` (a solution of
     this instance with its vehicles), else a first solution by each of :data:`FIRST_SOLUTIONS` in turn,
-    then guided local search to the limit (see the module docstring). ``seed`` is accepted for a uniform
-    interface (OR-Tools' search has no seed)."""
+    else ``fallback``, then guided local search to the limit (see the module docstring). ``seed`` is
+    accepted for a uniform interface (OR-Tools' search has no seed)."""
     clock = Clock(check_time_limit(time_limit))
     model = _FleetModel(instance)
     routing = model.routing
     # the curve in the instance's own terms: the model's cost mixes span, arc and shifted preference costs
     routing.AddAtSolutionCallback(lambda: clock.record(instance.cost_of(*model.trips()).objective))
-    start = None
+    start, spare = None, None
+    if initial is not None or fallback is not None:
+        routing.CloseModelWithParameters(_parameters(time_limit))
     if initial is not None:
         make_solution(instance, initial.routes, vehicles=initial.vehicles)  # it fits this instance
-        routing.CloseModelWithParameters(_parameters(time_limit))
         start = model.read(initial)
+    elif fallback is not None:  # read before any search: after one that timed out, reading fails too
+        read = model.read(fallback)
+        spare = None if read is None else routing.solver().Assignment(read)  # a copy the searches keep
     for strategy in FIRST_SOLUTIONS if start is None else ():
         seconds = min(FIRST_SHARE * clock.time_limit, clock.remaining())
         start = routing.SolveWithParameters(_parameters(seconds, strategy, first_only=True))
         if start is not None:
             break
+    start = start or spare
     if start is None:
         raise SolverError(f"ortools: no first solution of {instance.name} in {time_limit:g} s by "
                           f"{', '.join(FIRST_SOLUTIONS)}")

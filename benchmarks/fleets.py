@@ -1,0 +1,160 @@
+"""Profiled fleets against their references: HFVRP (gap to BKS, OR-Tools and PyVRP at equal time) and HCVRP.
+
+    python benchmarks/fleets.py hfvrp --seconds 10          # the 43 shared HFVRP files
+    python benchmarks/fleets.py hcvrp --seconds 2 --per-set 16   # the first instances of the 12 HCVRP sets
+
+Each (instance, solver) is one task on one core, two at a time on this 2-core
+machine, so that solvers compared at the same limit run side by side. Every
+cost is the fleet checker's, on unrounded Euclidean distances (PyVRP solves
+on distances rounded to 1/1000; its routes are re-costed here). Rows are
+appended to ``results/fleets_<part>.csv`` as they finish (a rerun skips what is
+there); the tables go to ``results/fleets_<part>.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS, SHARED, append_row, machine, markdown_table, read_rows  # noqa: E402
+
+HFVRP = SHARED / "hetero/hfvrp"
+HCVRP = SHARED / "hetero/hcvrp"
+
+
+def _pyvrp_fleet(path: str, instance, seconds: float) -> tuple[list[list[int]], list[int]]:
+    """PyVRP's own reading and HGS on an HFVRP file; each route given to one of our vehicles of its type."""
+    import pyvrp
+    from pyvrp.stop import MaxRuntime
+
+    data = pyvrp.read(path, round_func="exact")  # x 1000, capacities and costs too
+    result = pyvrp.solve(data, stop=MaxRuntime(seconds), seed=0, display=False)
+    free = {}  # vehicle type -> our vehicles of that type not yet given a route
+    types = data.vehicle_types()
+    for t, kind in enumerate(types):
+        free[t] = [k for k in range(instance.num_vehicles) if int(instance.capacity[k]) * 1000 == kind.capacity[0]
+                   and round(instance.fixed_cost[k] * 100 * 1000) == kind.fixed_cost
+                   and round(instance.unit_cost[k] * 100) == kind.unit_distance_cost]
+    routes, vehicles = [], []
+    for route in result.best.routes():
+        routes.append([int(a.idx) + 1 for a in route if a.is_client()])
+        vehicles.append(free[route.vehicle_type()].pop(0))
+    return routes, vehicles
+
+
+def _hfvrp_task(path: str, solver: str, seconds: float) -> dict:
+    import time
+
+    from nco.data import make_solution, pvrp
+    from nco.data.vrplib_io import read_instance
+    from nco.solvers.pvrp import SOLVERS
+    from nco.solvers.warmup import warm_up
+
+    warm_up()
+    from nco.data import NcoError
+
+    instance = read_instance(path, pvrp)
+    started = time.perf_counter()
+    cost, note = "", ""
+    try:
+        if solver == "pyvrp":
+            routes, vehicles = _pyvrp_fleet(path, instance, seconds)
+            cost = round(make_solution(instance, routes, vehicles=vehicles).cost, 4)
+        else:
+            cost = round(SOLVERS[solver](instance, time_limit=seconds).cost, 4)
+    except NcoError as exc:  # recorded: a solver that finds nothing is a result too
+        note = str(exc)
+    return {"instance": instance.name, "solver": solver, "seconds": seconds, "cost": cost,
+            "wall_s": round(time.perf_counter() - started, 2), "note": note, "machine": machine()}
+
+
+def _hcvrp_task(path: str, index: int, solver: str, seconds: float) -> dict:
+    import time
+
+    from nco.data import pvrp
+    from nco.solvers.pvrp import SOLVERS
+    from nco.solvers.warmup import warm_up
+
+    warm_up()
+    instance = pvrp.read_hcvrp_set(path)[index]
+    started = time.perf_counter()
+    cost = SOLVERS[solver](instance, time_limit=seconds).cost
+    return {"set": Path(path).stem, "index": index, "solver": solver, "seconds": seconds, "cost": round(cost, 5),
+            "wall_s": round(time.perf_counter() - started, 2), "machine": machine()}
+
+
+def _run(tasks: list[tuple], work, csv_path: Path, done: set) -> None:
+    from rich.progress import track
+
+    todo = [t for t in tasks if t[:-1] not in done]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(work, *t) for t in todo]
+        for future in track(as_completed(futures), total=len(futures), description="fleets"):
+            append_row(csv_path, future.result())
+
+
+def hfvrp(args: argparse.Namespace) -> str:
+    csv_path = args.out / "fleets_hfvrp.csv"
+    files = sorted(str(p) for p in HFVRP.glob("*.vrp"))
+    done = {(str(HFVRP / f"{r['instance']}.vrp"), r["solver"]) for r in read_rows(csv_path)}
+    _run([(f, s, args.seconds) for f in files for s in args.solvers], _hfvrp_task, csv_path, done)
+    with open(HFVRP / "hfvrp_bks.csv") as table:
+        bks = {r["instance"]: float(r["bks_recomputed_original_units"]) for r in csv.DictReader(table)}
+    rows = read_rows(csv_path)
+    solvers = [s for s in args.solvers if any(r["solver"] == s for r in rows)]
+    gaps = {s: {r["instance"]: 100 * (float(r["cost"]) / bks[r["instance"]] - 1) for r in rows
+                if r["solver"] == s and r["cost"]} for s in solvers}
+    names = sorted({r["instance"] for r in rows})
+    both = [n for n in names if all(n in gaps[s] for s in solvers)]  # the means over what every solver solved
+    body = [[n, f"{bks[n]:.2f}", *[f"{gaps[s][n]:.2f}" if n in gaps[s] else "none" for s in solvers]]
+            for n in names]
+    means = [f"**{np.mean([gaps[s][n] for n in both]):.2f}** ({len(gaps[s])}/{len(names)} solved)"
+             for s in solvers]
+    table = markdown_table(["instance", "BKS", *[f"{s} gap %" for s in solvers]],
+                           body + [[f"mean over the {len(both)} all solved", "", *means]])
+    return (f"# HFVRP: gap to the best-known solutions at {args.seconds:g} s\n\n`python benchmarks/fleets.py hfvrp "
+            f"--seconds {args.seconds:g}` on {machine()}, one core per run.\n\n{table}\n")
+
+
+def hcvrp(args: argparse.Namespace) -> str:
+    csv_path = args.out / "fleets_hcvrp.csv"
+    sets = sorted(str(p) for p in HCVRP.glob("hcvrp_v*_seed24610.npz"))
+    done = {(str(HCVRP / f"{r['set']}.npz"), int(r["index"]), r["solver"]) for r in read_rows(csv_path)}
+    tasks = [(f, i, s, args.seconds) for f in sets for i in range(args.per_set) for s in args.solvers]
+    _run(tasks, _hcvrp_task, csv_path, done)
+    rows = [r for r in read_rows(csv_path) if int(r["index"]) < args.per_set]
+    solvers = [s for s in args.solvers if any(r["solver"] == s for r in rows)]
+    body = []
+    for name in sorted({r["set"] for r in rows}, key=lambda n: (int(n.split("_")[1][1:]), int(n.split("_")[2]))):
+        cells = [np.mean([float(r["cost"]) for r in rows if r["set"] == name and r["solver"] == s]) for s in solvers]
+        body.append([name.replace("_seed24610", ""), *[f"{c:.3f}" for c in cells]])
+    table = markdown_table(["set (vehicles, customers)", *[f"{s} mean min-max" for s in solvers]], body)
+    return (f"# HCVRP (min-max): the first {args.per_set} instances of each set at {args.seconds:g} s\n\n"
+            f"`python benchmarks/fleets.py hcvrp --seconds {args.seconds:g} --per-set {args.per_set}` on "
+            f"{machine()}, one core per run.\n\n{table}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("part", choices=("hfvrp", "hcvrp"))
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--per-set", type=int, default=16, help="hcvrp: instances per set")
+    parser.add_argument("--solvers", nargs="+", default=None)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    args.solvers = args.solvers or (["ortools", "pyvrp"] if args.part == "hfvrp" else ["insertion", "ortools"])
+    args.out.mkdir(parents=True, exist_ok=True)
+    text = (hfvrp if args.part == "hfvrp" else hcvrp)(args)
+    (args.out / f"fleets_{args.part}.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,7 +6,6 @@ identical vehicles of integer capacity.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, cast
 
@@ -14,8 +13,8 @@ import numpy as np
 
 from .errors import InstanceError
 from .generate import KOOL_TEST_SEED, NumpySampler, Sampler, check_size, points
-from .instances import (EXACT_LIMIT, check_coords, euclidean_matrix, exact_integers, freeze_graph, frozen,
-                        stacked_coords)
+from .instances import (EXACT_LIMIT, DepotInstance, check_coords, euclidean_matrix, exact_integers, freeze_graph,
+                        frozen, stacked_coords)
 
 # Vehicle capacity by number of customers: Kool et al. (2019) for 10-100, and
 # the values of later papers (as collected by RL4CO) for larger sizes.
@@ -37,7 +36,7 @@ def capacity_for(num_customers: int) -> int:
 
 
 @dataclass(frozen=True, eq=False)
-class CVRPInstance:
+class CVRPInstance(DepotInstance):
     """A capacitated VRP instance: depot 0, customers 1..n with integer demands.
 
     Any number of identical vehicles of integer ``capacity``; each route starts
@@ -99,29 +98,10 @@ class CVRPInstance:
         return cls(distance=euclidean_matrix(xy), demand=demand, capacity=capacity, coords=xy, name=name)
 
     @property
-    def num_nodes(self) -> int:
-        """Number of nodes, depot included."""
-        return int(self.distance.shape[0])
-
-    @property
-    def num_customers(self) -> int:
-        """Number of customers (nodes 1..n)."""
-        return self.num_nodes - 1
-
-    @property
-    def size(self) -> int:
-        """The size the problem is named by: customers."""
-        return self.num_customers
-
-    @property
     def min_routes(self) -> int:
         """Lower bound on the number of routes: total demand over capacity, rounded up."""
         return max(1, -(-int(self.demand.sum()) // self.capacity))
 
-    @functools.cached_property  # the matrix is frozen; comparing it costs 60 ms at n = 3000
-    def symmetric(self) -> bool:
-        """True when ``distance`` equals its transpose."""
-        return bool(np.array_equal(self.distance, self.distance.T))
 
 
 def features(sampler: Sampler, count: int, size: int, capacity: int | None = None, **options: Any) -> dict[str, Any]:

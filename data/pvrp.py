@@ -30,7 +30,8 @@ import numpy as np
 from nco.kernels.fleet import FLEET_MESSAGES, OK, check_fleet
 
 from .errors import InstanceError, SolutionError
-from .instances import EXACT_LIMIT, check_coords, euclidean_matrix, exact_integers, freeze_graph, frozen, real_array
+from .instances import (EXACT_LIMIT, DepotInstance, check_coords, euclidean_matrix, exact_integers, freeze_graph,
+                        frozen, real_array)
 from .solution import Solution, to_sequence
 
 OBJECTIVES = ("min-sum", "min-max")
@@ -56,7 +57,7 @@ class FleetCost:
 
 
 @dataclass(frozen=True, eq=False)
-class PVRPInstance:
+class PVRPInstance(DepotInstance):
     """A profiled-fleet VRP instance (see the module docstring).
 
     Per vehicle (``m`` of them): ``capacity`` (positive integers), ``speed``
@@ -107,34 +108,14 @@ class PVRPInstance:
 
     # -- what the solvers and the checker read -----------------------------------------------------
     @property
-    def num_nodes(self) -> int:
-        """Number of nodes, depot included."""
-        return int(self.distance.shape[0])
-
-    @property
-    def num_customers(self) -> int:
-        """Number of customers (nodes 1..n)."""
-        return self.num_nodes - 1
-
-    @property
     def num_vehicles(self) -> int:
         """Number of vehicles in the fleet."""
         return int(self.capacity.shape[0])
 
     @property
-    def size(self) -> int:
-        """The size the problem is named by: customers."""
-        return self.num_customers
-
-    @property
     def min_routes(self) -> int:
         """Lower bound on the number of trips: total demand over the largest capacity, rounded up."""
         return max(1, -(-int(self.demand.sum()) // int(self.capacity.max())))
-
-    @functools.cached_property  # the matrix is frozen
-    def symmetric(self) -> bool:
-        """True when ``distance`` equals its transpose."""
-        return bool(np.array_equal(self.distance, self.distance.T))
 
     def node_mask(self) -> np.ndarray:
         """``allowed`` as ``[m, n + 1]`` over all nodes (the depot's column True), the kernels' layout."""

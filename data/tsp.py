@@ -5,18 +5,17 @@ Node 0 is the start city of the tour; every node is a city to visit.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
 from .generate import KOOL_TEST_SEED, NumpySampler, Sampler, check_size, points
-from .instances import check_coords, euclidean_matrix, freeze_graph, stacked_coords
+from .instances import MatrixInstance, check_coords, euclidean_matrix, freeze_graph, stacked_coords
 
 
 @dataclass(frozen=True, eq=False)
-class TSPInstance:
+class TSPInstance(MatrixInstance):
     """A travelling-salesman instance: visit every node once and return.
 
     ``distance[i, j]`` is the cost of going from ``i`` to ``j`` and may differ
@@ -45,11 +44,6 @@ class TSPInstance:
         return cls(distance=euclidean_matrix(xy), coords=xy, name=name)
 
     @property
-    def num_nodes(self) -> int:
-        """Number of cities, node 0 included."""
-        return int(self.distance.shape[0])
-
-    @property
     def size(self) -> int:
         """The size the problem is named by: cities."""
         return self.num_nodes
@@ -59,10 +53,6 @@ class TSPInstance:
         """A tour is one route."""
         return 1
 
-    @functools.cached_property  # the matrix is frozen; comparing it costs 60 ms at n = 3000
-    def symmetric(self) -> bool:
-        """True when ``distance`` equals its transpose."""
-        return bool(np.array_equal(self.distance, self.distance.T))
 
 
 def features(sampler: Sampler, count: int, size: int, **options: Any) -> dict[str, Any]:

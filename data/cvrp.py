@@ -13,8 +13,8 @@ import numpy as np
 
 from .errors import InstanceError
 from .generate import KOOL_TEST_SEED, NumpySampler, Sampler, check_size, points
-from .instances import (EXACT_LIMIT, DepotInstance, check_coords, euclidean_matrix, exact_integers, freeze_graph,
-                        frozen, stacked_coords)
+from .instances import (EXACT_LIMIT, DepotInstance, check_coords, euclidean_matrix, exact_integers, file_demands,
+                        freeze_graph, frozen, stacked_coords)
 
 # Vehicle capacity by number of customers: Kool et al. (2019) for 10-100, and
 # the values of later papers (as collected by RL4CO) for larger sizes.
@@ -157,22 +157,9 @@ FILE_MARKER = "capacity"  # a VRPLIB file without a TYPE line is a CVRP when it 
 def from_file(data: dict[str, Any], distance: np.ndarray, coords: np.ndarray | None, name: str,
               path: str) -> CVRPInstance:
     """The instance of a parsed VRPLIB file (its matrix and coordinates already read)."""
-    n = distance.shape[0]
-    if "demand" not in data:
-        raise InstanceError("missing section", field="DEMAND_SECTION", path=path)
+    demand = file_demands(data, distance.shape[0], path)
     if "capacity" not in data:
         raise InstanceError("missing specification", field="CAPACITY", path=path)
-    try:
-        demand = np.asarray(data["demand"], dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        raise InstanceError("expected one number per node", field="DEMAND_SECTION", path=path) from None
-    if demand.size != n:
-        raise InstanceError(f"DIMENSION is {n} but the section has {demand.size} demands", field="DEMAND_SECTION",
-                            path=path)
-    depot = np.asarray(data.get("depot", [0])).reshape(-1)
-    if depot.size != 1 or int(depot[0]) != 0:
-        raise InstanceError(f"expected a single depot at node 1, got {(depot + 1).tolist()}", field="DEPOT_SECTION",
-                            path=path)
     capacity = data["capacity"]
     if not isinstance(capacity, (int, float)):
         raise InstanceError(f"expected a positive integer, got {capacity!r}", field="CAPACITY", path=path)

@@ -122,6 +122,25 @@ def freeze_graph(instance: Any) -> int:
 
 
 
+def file_demands(data: dict[str, Any], n: int, path: str) -> np.ndarray:
+    """A parsed VRPLIB file's ``DEMAND_SECTION`` (one number per node, as read) after checking that its
+    ``DEPOT_SECTION`` names the single depot node 1; an :class:`InstanceError` naming the section otherwise."""
+    if "demand" not in data:
+        raise InstanceError("missing section", field="DEMAND_SECTION", path=path)
+    try:
+        demand = np.asarray(data["demand"], dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise InstanceError("expected one number per node", field="DEMAND_SECTION", path=path) from None
+    if demand.size != n:
+        raise InstanceError(f"DIMENSION is {n} but the section has {demand.size} demands", field="DEMAND_SECTION",
+                            path=path)
+    depot = np.asarray(data.get("depot", [0])).reshape(-1)
+    if depot.size != 1 or int(depot[0]) != 0:
+        raise InstanceError(f"expected a single depot at node 1, got {(depot + 1).tolist()}", field="DEPOT_SECTION",
+                            path=path)
+    return demand
+
+
 class MatrixInstance:
     """What every instance's frozen matrix tells, mixed into the problems' instance dataclasses: the number
     of nodes and whether the matrix is symmetric (computed once: 60 ms at n = 3000)."""

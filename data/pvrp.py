@@ -30,8 +30,8 @@ import numpy as np
 from nco.kernels.fleet import FLEET_MESSAGES, OK, check_fleet
 
 from .errors import InstanceError, SolutionError
-from .instances import (EXACT_LIMIT, DepotInstance, check_coords, euclidean_matrix, exact_integers, freeze_graph,
-                        frozen, real_array)
+from .instances import (EXACT_LIMIT, DepotInstance, check_coords, euclidean_matrix, exact_integers, file_demands,
+                        freeze_graph, frozen, real_array)
 from .solution import Solution, to_sequence
 
 OBJECTIVES = ("min-sum", "min-max")
@@ -309,8 +309,6 @@ def from_file(data: dict[str, Any], distance: np.ndarray, coords: np.ndarray | N
     if coords is None:
         raise InstanceError("expected coordinates", field="NODE_COORD_SECTION", path=path)
     n = distance.shape[0]
-    if "demand" not in data:
-        raise InstanceError("missing section", field="DEMAND_SECTION", path=path)
     vehicles = data.get("vehicles")
     if "capacity" not in data:
         raise InstanceError("missing section", field="CAPACITY_SECTION", path=path)
@@ -326,14 +324,7 @@ def from_file(data: dict[str, Any], distance: np.ndarray, coords: np.ndarray | N
     if len({v.size for v in sections.values()}) != 1:
         raise InstanceError("the vehicle sections disagree on the number of vehicles", field="CAPACITY_SECTION",
                             path=path)
-    demand = np.asarray(data["demand"]).reshape(-1)
-    if demand.size != n:
-        raise InstanceError(f"DIMENSION is {n} but the section has {demand.size} demands", field="DEMAND_SECTION",
-                            path=path)
-    depot = np.asarray(data.get("depot", [0])).reshape(-1)
-    if depot.size != 1 or int(depot[0]) != 0:
-        raise InstanceError(f"expected a single depot at node 1, got {(depot + 1).tolist()}", field="DEPOT_SECTION",
-                            path=path)
+    demand = file_demands(data, n, path)
     return PVRPInstance(distance=euclidean_matrix(coords), demand=demand, capacity=sections["capacity"],
                         fixed_cost=real_array(sections["vehicles_fixed_cost"], "VEHICLES_FIXED_COST_SECTION",
                                               path) / COST_SCALE,

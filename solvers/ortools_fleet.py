@@ -31,6 +31,26 @@ SPAN_WEIGHT = 100  # min-max: the longest time outweighs the sum of times, which
 COST_DIGITS = 1e6  # integer units per unit of the largest arc cost
 
 
+def useful_vehicles(instance: FleetInstance) -> list[int]:
+    """The vehicles the model keeps: of each group of identical vehicles (capacity, speed, costs,
+    preferences, zones), at most twice as many as would carry all the demand they may serve, plus 2.
+    Fleet-size-and-mix files offer 100 of each type where about 20 routes serve everyone; the spares
+    only slow OR-Tools' search down. Min-max keeps every vehicle (each one more shortens the longest)."""
+    if instance.objective == "min-max":
+        return list(range(instance.num_vehicles))
+    groups: dict[bytes, list[int]] = {}
+    for v in range(instance.num_vehicles):
+        key = np.concatenate([[instance.capacity[v], instance.speed[v], instance.fixed_cost[v],
+                               instance.unit_cost[v]], instance.preference[v], instance.allowed[v]]).tobytes()
+        groups.setdefault(key, []).append(v)
+    kept = []
+    for members in groups.values():
+        v = members[0]
+        demand = int(instance.demand[1:][instance.allowed[v]].sum())
+        kept += members[:2 * math.ceil(demand / int(instance.capacity[v])) + 2]
+    return sorted(kept)
+
+
 def reload_copies(instance: FleetInstance) -> int:
     """Depot copies a reloading fleet may visit: enough for every trip its smallest vehicle would need to
     carry the whole demand alone, less the first trips (no copies when it does not reload)."""
@@ -45,9 +65,10 @@ class _FleetModel:
 
     def __init__(self, instance: FleetInstance):
         self.instance = instance
+        self.fleet = useful_vehicles(instance)  # model vehicle j is the instance's vehicle fleet[j]
         self.copies = reload_copies(instance)
         self.nodes = instance.num_nodes + self.copies
-        self.manager = pywrapcp.RoutingIndexManager(self.nodes, instance.num_vehicles, 0)
+        self.manager = pywrapcp.RoutingIndexManager(self.nodes, len(self.fleet), 0)
         self.routing = pywrapcp.RoutingModel(self.manager)
         d = instance.distance
         self.place = np.concatenate([np.arange(instance.num_nodes), np.zeros(self.copies, dtype=np.int64)])
@@ -57,7 +78,7 @@ class _FleetModel:
         if instance.objective == "min-max":
             self._span()
         for c in range(1, instance.num_nodes):  # zones: the vehicles barred from each customer
-            barred = [int(v) for v in np.flatnonzero(~instance.allowed[:, c - 1])]
+            barred = [j for j, v in enumerate(self.fleet) if not instance.allowed[v, c - 1]]
             if barred:  # (SetAllowedVehiclesForIndex takes no Python list in OR-Tools 9.15)
                 self.routing.VehicleVar(self.manager.NodeToIndex(c)).RemoveValues(barred)
         for k in range(self.copies):  # a copy is optional and free to skip
@@ -65,34 +86,35 @@ class _FleetModel:
 
     def _arc_costs(self) -> None:
         inst = self.instance
-        credit = np.zeros((inst.num_vehicles, self.nodes))  # preference credit on arriving, shifted to >= 0
+        credit = np.zeros((inst.num_vehicles, self.nodes))  # per instance vehicle: the preference credit, >= 0
         if inst.objective == "min-sum" and inst.preference_weight:
             top = float(inst.preference.max())
             credit[:, 1:inst.num_nodes] = inst.preference_weight * (top - inst.preference)
         time_weight = inst.time_weight if inst.objective == "min-sum" else 1.0
         per_vehicle = [(inst.unit_cost[k] if inst.objective == "min-sum" else 0.0) * self.dist
                        + time_weight * self.dist / inst.speed[k] + credit[k][None, :]
-                       for k in range(inst.num_vehicles)]
+                       for k in self.fleet]
         top = max(float(m.max()) for m in per_vehicle) or 1.0
         self.scale = COST_DIGITS / top
-        for k, matrix in enumerate(per_vehicle):
+        for j, (k, matrix) in enumerate(zip(self.fleet, per_vehicle)):
             arcs = np.rint(matrix * self.scale).astype(np.int64)
             np.fill_diagonal(arcs, 0)
             callback = self.routing.RegisterTransitMatrix(arcs.tolist())
-            self.routing.SetArcCostEvaluatorOfVehicle(callback, k)
+            self.routing.SetArcCostEvaluatorOfVehicle(callback, j)
             if inst.objective == "min-sum" and inst.fixed_cost[k]:
-                self.routing.SetFixedCostOfVehicle(int(round(inst.fixed_cost[k] * self.scale)), k)
+                self.routing.SetFixedCostOfVehicle(int(round(inst.fixed_cost[k] * self.scale)), j)
 
     def _load(self) -> None:
         inst = self.instance
         base = np.concatenate([inst.demand, np.zeros(self.copies, dtype=np.int64)])
         callbacks = []
-        for k in range(inst.num_vehicles):
+        for k in self.fleet:
             demand = base.copy()
             demand[inst.num_nodes:] = -int(inst.capacity[k])  # a reload empties the vehicle
             callbacks.append(self.routing.RegisterUnaryTransitVector(demand.tolist()))
         slack = int(inst.capacity.max()) if self.copies else 0
-        self.routing.AddDimensionWithVehicleTransitAndCapacity(callbacks, slack, inst.capacity.tolist(), True, "load")
+        self.routing.AddDimensionWithVehicleTransitAndCapacity(callbacks, slack, inst.capacity[self.fleet].tolist(),
+                                                              True, "load")
         load = self.routing.GetDimensionOrDie("load")
         for node in range(1, inst.num_nodes):  # only a reload refills
             load.SlackVar(self.manager.NodeToIndex(node)).SetValue(0)
@@ -102,7 +124,7 @@ class _FleetModel:
         scale = COST_DIGITS / max(float(self.dist.max() / inst.speed.min()), 1e-12)
         callbacks = [self.routing.RegisterTransitMatrix(np.rint(self.dist / inst.speed[k] * scale)
                                                         .astype(np.int64).tolist())
-                     for k in range(inst.num_vehicles)]
+                     for k in self.fleet]
         horizon = int(np.rint(self.dist.sum(0).max() / inst.speed.min() * scale)) * 2 + 1
         self.routing.AddDimensionWithVehicleTransits(callbacks, 0, horizon, True, "time")
         self.routing.GetDimensionOrDie("time").SetGlobalSpanCostCoefficient(SPAN_WEIGHT)
@@ -111,8 +133,12 @@ class _FleetModel:
         """``solution``'s trips as an assignment of this model (a vehicle's trips joined by reload copies),
         or None when the model rejects them (more trips than copies, say)."""
         copies = iter(range(self.instance.num_nodes, self.nodes))
-        routes: list[list[int]] = [[] for _ in range(self.instance.num_vehicles)]
-        for trip, vehicle in zip(solution.routes, solution.vehicles):
+        routes: list[list[int]] = [[] for _ in self.fleet]
+        model_vehicle = {v: j for j, v in enumerate(self.fleet)}
+        for trip, chosen in zip(solution.routes, solution.vehicles):
+            if chosen not in model_vehicle:
+                return None
+            vehicle = model_vehicle[chosen]
             if routes[vehicle]:
                 copy = next(copies, None)
                 if copy is None:
@@ -128,8 +154,8 @@ class _FleetModel:
         trips, vehicles = [], []
         n = self.instance.num_nodes
         value = (lambda var: var.Value()) if assignment is None else assignment.Value
-        for v in range(self.instance.num_vehicles):
-            index = value(self.routing.NextVar(self.routing.Start(v)))
+        for j, v in enumerate(self.fleet):
+            index = value(self.routing.NextVar(self.routing.Start(j)))
             trip: list[int] = []
             while not self.routing.IsEnd(index):
                 node = self.manager.IndexToNode(index)

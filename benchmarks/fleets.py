@@ -2,6 +2,7 @@
 
     python benchmarks/fleets.py hfvrp --seconds 10          # the 43 shared HFVRP files
     python benchmarks/fleets.py hcvrp --seconds 2 --per-set 16   # the first instances of the 12 HCVRP sets
+    python benchmarks/fleets.py pvrp --seconds 2 --per-set 8     # CAMP's PVRP-P / PVRP-ZC grid, seeds 0..7
 
 Each (instance, solver) is one task on one core, two at a time on this 2-core
 machine, so that solvers compared at the same limit run side by side. Every
@@ -89,6 +90,24 @@ def _hcvrp_task(path: str, index: int, solver: str, seconds: float) -> dict:
             "wall_s": round(time.perf_counter() - started, 2), "machine": machine()}
 
 
+def _pvrp_task(preset: str, pattern: str, n: int, m: int, index: int, solver: str, seconds: float) -> dict:
+    import time
+
+    from nco.data import pvrp
+    from nco.solvers.pvrp import SOLVERS
+    from nco.solvers.warmup import warm_up
+
+    warm_up()
+    instance = pvrp.random_pvrp(n, m, preset, pattern, seed=index)
+    started = time.perf_counter()
+    solution = SOLVERS[solver](instance, time_limit=seconds)
+    cost = instance.cost_of(solution.routes, solution.vehicles)
+    return {"preset": preset, "pattern": pattern, "n": n, "m": m, "index": index, "solver": solver,
+            "seconds": seconds, "cost": round(cost.objective, 5), "time": round(float(cost.time.sum()), 5),
+            "preference": round(cost.preference, 5), "wall_s": round(time.perf_counter() - started, 2),
+            "machine": machine()}
+
+
 def _run(tasks: list[tuple], work, csv_path: Path, done: set) -> None:
     from rich.progress import track
 
@@ -140,9 +159,34 @@ def hcvrp(args: argparse.Namespace) -> str:
             f"{machine()}, one core per run.\n\n{table}\n")
 
 
+def pvrp_grid(args: argparse.Namespace) -> str:
+    csv_path = args.out / "fleets_pvrp.csv"
+    cells = [(preset, pattern) for preset, patterns in (("pvrp-p", ("random", "pi", "cluster")),
+                                                         ("pvrp-zc", ("random", "pi"))) for pattern in patterns]
+    done = {(r["preset"], r["pattern"], int(r["n"]), int(r["m"]), int(r["index"]), r["solver"])
+            for r in read_rows(csv_path)}
+    tasks = [(p, q, n, m, i, s, args.seconds) for p, q in cells for n in (60, 100) for m in (3, 7)
+             for i in range(args.per_set) for s in args.solvers]
+    _run(tasks, _pvrp_task, csv_path, done)
+    rows = [r for r in read_rows(csv_path) if int(r["index"]) < args.per_set]
+    solvers = [s for s in args.solvers if any(r["solver"] == s for r in rows)]
+    body = []
+    for (p, q) in cells:
+        for n in (60, 100):
+            for m in (3, 7):
+                mine = [r for r in rows if (r["preset"], r["pattern"], int(r["n"]), int(r["m"])) == (p, q, n, m)]
+                means = [np.mean([float(r["cost"]) for r in mine if r["solver"] == s]) for s in solvers]
+                body.append([p, q, n, m, *[f"{v:.3f}" for v in means]])
+    table = markdown_table(["preset", "pattern", "n", "m", *[f"{s} mean objective" for s in solvers]], body)
+    return (f"# PVRP-P (0.8 time - 0.2 preference) and PVRP-ZC (time, zones as a hard mask): instances 0.."
+            f"{args.per_set - 1} of each cell at {args.seconds:g} s\n\n`python benchmarks/fleets.py pvrp --seconds "
+            f"{args.seconds:g} --per-set {args.per_set}` on {machine()}, one core per run; every solution passed "
+            f"the fleet checker (zones included).\n\n{table}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=("hfvrp", "hcvrp"))
+    parser.add_argument("part", choices=("hfvrp", "hcvrp", "pvrp"))
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--per-set", type=int, default=16, help="hcvrp: instances per set")
     parser.add_argument("--solvers", nargs="+", default=None)
@@ -150,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.solvers = args.solvers or (["ortools", "pyvrp"] if args.part == "hfvrp" else ["insertion", "ortools"])
     args.out.mkdir(parents=True, exist_ok=True)
-    text = (hfvrp if args.part == "hfvrp" else hcvrp)(args)
+    text = {"hfvrp": hfvrp, "hcvrp": hcvrp, "pvrp": pvrp_grid}[args.part](args)
     (args.out / f"fleets_{args.part}.md").write_text(text)
     print(text)
     return 0

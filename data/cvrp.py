@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import InstanceError
 from .generate import KOOL_TEST_SEED, NumpySampler, Sampler, check_size, points
-from .instances import (EXACT_LIMIT, DepotInstance, check_coords, euclidean_matrix, exact_integers, file_demands,
+from .instances import (EXACT_LIMIT, DepotInstance, check_coords, depot_demands, euclidean_matrix, file_demands,
                         freeze_graph, frozen, stacked_coords)
 
 # Vehicle capacity by number of customers: Kool et al. (2019) for 10-100, and
@@ -54,7 +54,7 @@ class CVRPInstance(DepotInstance):
 
     def __post_init__(self) -> None:
         n = freeze_graph(self)
-        object.__setattr__(self, "demand", frozen(self._checked_demand(n)))
+        object.__setattr__(self, "demand", frozen(depot_demands(self.demand, n, self.path)))
         object.__setattr__(self, "capacity", self._checked_capacity())
         over = np.flatnonzero(self.demand > self.capacity)
         if over.size:
@@ -66,16 +66,6 @@ class CVRPInstance(DepotInstance):
     def kernel_arrays(self) -> tuple[np.ndarray, np.ndarray, int]:
         """``(distance, demand, capacity)`` for the kernels."""
         return self.distance, self.demand, self.capacity
-
-    def _checked_demand(self, n: int) -> np.ndarray:
-        shape = np.shape(self.demand)
-        if shape != (n,):
-            raise InstanceError(f"expected {n} demands (depot first), got shape {shape}", field="demand",
-                                path=self.path)
-        demand = exact_integers(self.demand, "demand", self.path)
-        if demand[0] != 0:
-            raise InstanceError(f"expected depot demand 0, got {demand[0]}", field="demand", path=self.path)
-        return demand
 
     def _checked_capacity(self) -> int:
         cap = self.capacity

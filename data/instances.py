@@ -122,6 +122,18 @@ def freeze_graph(instance: Any) -> int:
 
 
 
+def depot_demands(values: Any, n: int, path: str | None) -> np.ndarray:
+    """``n`` demands, the depot's first and 0, as :func:`exact_integers`; an :class:`InstanceError` naming
+    ``demand`` otherwise."""
+    shape = np.shape(values)
+    if shape != (n,):
+        raise InstanceError(f"expected {n} demands (depot first), got shape {shape}", field="demand", path=path)
+    demand = exact_integers(values, "demand", path)
+    if demand[0] != 0:
+        raise InstanceError(f"expected depot demand 0, got {demand[0]}", field="demand", path=path)
+    return demand
+
+
 def file_demands(data: dict[str, Any], n: int, path: str) -> np.ndarray:
     """A parsed VRPLIB file's ``DEMAND_SECTION`` (one number per node, as read) after checking that its
     ``DEPOT_SECTION`` names the single depot node 1; an :class:`InstanceError` naming the section otherwise."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
 import numpy as np
@@ -30,9 +31,9 @@ import numpy as np
 from nco.kernels.fleet import FLEET_MESSAGES, OK, check_fleet
 
 from .errors import InstanceError, SolutionError
-from .instances import (EXACT_LIMIT, DepotInstance, check_coords, euclidean_matrix, exact_integers, file_demands,
+from .instances import (DepotInstance, check_coords, depot_demands, euclidean_matrix, exact_integers, file_demands,
                         freeze_graph, frozen, real_array)
-from .solution import Solution, to_sequence
+from .solution import Solution, from_sequence, to_sequence
 
 OBJECTIVES = ("min-sum", "min-max")
 _UNSET = np.empty(0)  # a per-vehicle field not given
@@ -88,7 +89,7 @@ class PVRPInstance(DepotInstance):
 
     def __post_init__(self) -> None:
         n = freeze_graph(self)
-        demand = _demand(self.demand, n, self.path)
+        demand = depot_demands(self.demand, n, self.path)
         m = _vehicle_count(self.capacity, self.path)
         set_ = functools.partial(object.__setattr__, self)
         set_("demand", frozen(demand))
@@ -171,16 +172,6 @@ class PVRPInstance(DepotInstance):
 
 
 # -- argument checks -------------------------------------------------------------------------------
-def _demand(values: Any, n: int, path: str | None) -> np.ndarray:
-    if np.shape(values) != (n,):
-        raise InstanceError(f"expected {n} demands (depot first), got shape {np.shape(values)}", field="demand",
-                            path=path)
-    demand = exact_integers(values, "demand", path)
-    if demand[0] != 0:
-        raise InstanceError(f"expected depot demand 0, got {demand[0]}", field="demand", path=path)
-    return demand
-
-
 def _vehicle_count(capacity: Any, path: str | None) -> int:
     shape = np.shape(capacity)
     if len(shape) != 1 or shape[0] < 1:
@@ -191,12 +182,10 @@ def _vehicle_count(capacity: Any, path: str | None) -> int:
 
 def _capacities(values: Any, path: str | None) -> np.ndarray:
     capacity = exact_integers(values, "capacity", path)
-    if (capacity <= 0).any():
+    if (capacity <= 0).any():  # (exact_integers bounded them above)
         k = int(np.flatnonzero(capacity <= 0)[0])
         raise InstanceError(f"expected positive capacities, vehicle {k} has {capacity[k]}", field="capacity",
                             path=path)
-    if capacity.max() > EXACT_LIMIT:
-        raise InstanceError("expected capacities of at most 2**53", field="capacity", path=path)
     return capacity
 
 
@@ -314,9 +303,8 @@ def from_file(data: dict[str, Any], distance: np.ndarray, coords: np.ndarray | N
         raise InstanceError("missing section", field="CAPACITY_SECTION", path=path)
     sections = {}
     for key, section in _VEHICLE_SECTIONS.items():
-        if key not in data:  # PyVRP's defaults: no fixed cost, a unit cost of 1 (x COST_SCALE)
-            data[key] = np.full(np.size(data["capacity"]), 0 if "fixed" in key else COST_SCALE)
-        values = np.asarray(data[key]).reshape(-1)
+        default = np.full(np.size(data["capacity"]), 0 if "fixed" in key else COST_SCALE)  # PyVRP's: no fixed
+        values = np.asarray(data.get(key, default)).reshape(-1)  # cost, a unit cost of 1 (x COST_SCALE)
         if vehicles is not None and values.size != vehicles:
             raise InstanceError(f"VEHICLES is {vehicles} but the section has {values.size} lines", field=section,
                                 path=path)
@@ -347,10 +335,12 @@ def read_fleet_solution(path: str) -> tuple[tuple[tuple[int, ...], ...], tuple[i
     """A ``.sol`` of :func:`solution_text`'s format: ``(trips, vehicle of each trip, stated cost or None)``.
     Unlike a CVRP ``.sol``, the line number is the vehicle, so empty lines count."""
     try:
-        text = open(path).read()
+        text = Path(path).read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise SolutionError(f"{path}: cannot read the file ({exc})") from None
-    trips, vehicles, cost = [], [], None
+    trips: list[tuple[int, ...]] = []
+    vehicles: list[int] = []
+    cost = None
     for line in text.splitlines():
         head, _, body = line.partition(":")
         if head.strip().lower().startswith("route #"):
@@ -359,10 +349,9 @@ def read_fleet_solution(path: str) -> tuple[tuple[tuple[int, ...], ...], tuple[i
                 nodes = [int(t) for t in body.split()]
             except ValueError:
                 raise SolutionError(f"{path}: expected 'Route #k:' and node numbers, got {line!r}") from None
-            for trip in " ".join(map(str, nodes)).split(" 0 ") if nodes else []:
-                if trip.strip():
-                    trips.append(tuple(int(t) for t in trip.split() if t != "0"))
-                    vehicles.append(vehicle)
+            own = from_sequence(nodes)  # a 0 between a vehicle's trips
+            trips += own
+            vehicles += [vehicle] * len(own)
         elif head.strip().lower() == "cost":
             try:
                 cost = float(body)
@@ -376,8 +365,6 @@ def read_fleet_solution(path: str) -> tuple[tuple[tuple[int, ...], ...], tuple[i
 def read_hcvrp_set(path: str, objective: str = "min-max") -> list[PVRPInstance]:
     """The instances of a staged HCVRP ``.npz`` set (2D-Ptr's test data: ``depot``, ``loc``, ``demand``,
     ``capacity``, ``speed``), named ``<file stem>-<k>``."""
-    from pathlib import Path
-
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in ("depot", "loc", "demand", "capacity", "speed")}

@@ -60,8 +60,8 @@ class Problem:
     def env_module(self) -> ModuleType:
         """The problem's batched MDP module in ``nco.envs`` (loads torch)."""
         if self.env is None:
-            raise InstanceError(f"the {self.title} has no environment or policy yet; solve it with "
-                                f"{', '.join(self.solver_names())}", field="problem")
+            raise InstanceError(f"the {self.title} has no environment or policy yet; solve it with its classical "
+                                "solvers (nco solve --solver ...)", field="problem")
         return importlib.import_module(self.env)
 
     def policy_module(self) -> ModuleType:
@@ -70,11 +70,6 @@ class Problem:
             self.env_module()  # the same error
         return importlib.import_module(str(self.policy))
 
-    def solver_names(self) -> tuple[str, ...]:
-        """The classical solvers that solve it: its own (``solvers``, a module in ``nco.solvers`` with a
-        ``SOLVERS`` dict) or, by default, every one of ``nco.solvers.SOLVERS``."""
-        module = importlib.import_module(self.solvers or "nco.solvers")
-        return tuple(module.SOLVERS)
 
 
 PROBLEMS: dict[str, Problem] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from nco.data import PROBLEMS, Instance, InstanceError, Solution, SolverError, problem_of, read_instance
-from nco.solvers import get_solver
+from nco.solvers import get_solver, solvers_for
 from nco.solvers.common import check_seed, check_time_limit
 from nco.solvers.warmup import warm_up
 
@@ -46,7 +46,7 @@ def solve(instance: Instance | str | os.PathLike, solver: str = "ortools", time_
     classical = None if neural else get_solver(solver, problem)  # names checked first
     if neural and not problem.learned:
         raise SolverError(f"{solver!r} does not solve the {problem.title} (yet: no policy); expected one of "
-                          f"{', '.join(problem.solver_names())}")
+                          f"{', '.join(solvers_for(problem))}")
     warm_up()  # Numba compiles outside the time limit (a minute in a fresh install, then cached)
     if solver == "neural":  # the neural side loads torch only when asked for
         from .neural import solve_neural

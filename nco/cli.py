@@ -20,7 +20,7 @@ from nco.data.atomic import check_destination
 from nco.data.instances import check_fits
 from nco.data.city_build import build_city
 from nco.data.osrm import OSRM_VERSION, install_osrm
-from nco.solvers import SOLVERS
+from nco.solvers import SOLVERS, solvers_for
 from nco.solvers.common import check_seed, check_time_limit
 from nco.solvers.warmup import warm_up
 
@@ -66,7 +66,7 @@ def _solvers(args: argparse.Namespace, problem: Problem) -> list[str]:
         raise NcoError("give --solver or --compare, not both")
     if args.solver:
         return [args.solver]
-    known = ("neural", *HYBRIDS, *SOLVERS) if problem.learned else problem.solver_names()
+    known = ("neural", *HYBRIDS, *SOLVERS) if problem.learned else tuple(solvers_for(problem))
     if args.compare is None:
         return [name for name in DEFAULT_COMPARE.split(",") if name in known] or [known[0]]
     names = [name.strip() for name in args.compare.split(",") if name.strip()]

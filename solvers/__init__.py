@@ -27,11 +27,17 @@ SOLVERS: dict[str, SolverFn] = {
 }
 
 
+def solvers_for(problem: Problem) -> dict[str, SolverFn]:
+    """The classical solvers that solve ``problem``: its own (``Problem.solvers``, a module in
+    ``nco.solvers`` with a ``SOLVERS`` dict) or, by default, every one of :data:`SOLVERS`."""
+    return importlib.import_module(problem.solvers).SOLVERS if problem.solvers else SOLVERS
+
+
 def get_solver(name: str, problem: Problem | None = None) -> SolverFn:
     """The solver registered under ``name`` (for ``problem``: its own, see ``Problem.solvers``), or a
     :class:`SolverError` listing the names that solve it."""
     if problem is not None and problem.solvers:
-        own = importlib.import_module(problem.solvers).SOLVERS
+        own = solvers_for(problem)
         if name not in own:
             raise SolverError(f"{name!r} does not solve the {problem.title} (yet); expected one of "
                               f"{', '.join(own)}")
@@ -43,4 +49,4 @@ def get_solver(name: str, problem: Problem | None = None) -> SolverFn:
                           f"{', '.join(SOLVERS)}") from None
 
 
-__all__ = ["SOLVERS", "get_solver", "nearest_neighbour", "savings", "local_search", "ortools", "genetic"]
+__all__ = ["SOLVERS", "get_solver", "solvers_for", "nearest_neighbour", "savings", "local_search", "ortools", "genetic"]

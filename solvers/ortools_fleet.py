@@ -96,10 +96,12 @@ class _FleetModel:
                        for k in self.fleet]
         top = max(float(m.max()) for m in per_vehicle) or 1.0
         self.scale = COST_DIGITS / top
+        self.arcs = []  # each model vehicle's arc-cost callback (for min-max: its travel times)
         for j, (k, matrix) in enumerate(zip(self.fleet, per_vehicle)):
             arcs = np.rint(matrix * self.scale).astype(np.int64)
             np.fill_diagonal(arcs, 0)
             callback = self.routing.RegisterTransitMatrix(arcs.tolist())
+            self.arcs.append(callback)
             self.routing.SetArcCostEvaluatorOfVehicle(callback, j)
             if inst.objective == "min-sum" and inst.fixed_cost[k]:
                 self.routing.SetFixedCostOfVehicle(int(round(inst.fixed_cost[k] * self.scale)), j)
@@ -120,13 +122,11 @@ class _FleetModel:
             load.SlackVar(self.manager.NodeToIndex(node)).SetValue(0)
 
     def _span(self) -> None:
+        """Min-max: a time dimension over the arc-cost callbacks (for min-max they are the travel times,
+        scaled), whose global span is the longest vehicle time."""
         inst = self.instance
-        scale = COST_DIGITS / max(float(self.dist.max() / inst.speed.min()), 1e-12)
-        callbacks = [self.routing.RegisterTransitMatrix(np.rint(self.dist / inst.speed[k] * scale)
-                                                        .astype(np.int64).tolist())
-                     for k in self.fleet]
-        horizon = int(np.rint(self.dist.sum(0).max() / inst.speed.min() * scale)) * 2 + 1
-        self.routing.AddDimensionWithVehicleTransits(callbacks, 0, horizon, True, "time")
+        horizon = int(np.rint(self.dist.sum(0).max() / inst.speed.min() * self.scale)) * 2 + 1
+        self.routing.AddDimensionWithVehicleTransits(self.arcs, 0, horizon, True, "time")
         self.routing.GetDimensionOrDie("time").SetGlobalSpanCostCoefficient(SPAN_WEIGHT)
 
     def read(self, solution: Solution):
@@ -204,6 +204,4 @@ def ortools_fleet(instance: FleetInstance, time_limit: float = 10.0, seed: int =
     params = _parameters(max(clock.remaining() - _SAFETY * clock.time_limit, 0.05 * clock.time_limit))
     assignment = routing.SolveFromAssignmentWithParameters(start, params) or start
     trips, vehicles = model.trips(assignment)
-    solution = make_solution(instance, trips, "ortools", clock.elapsed(), vehicles=vehicles)
-    return Solution(solution.routes, solution.cost, solution.problem, solution.solver, solution.runtime,
-                    tuple(clock.history), solution.vehicles)
+    return clock.finish(instance, trips, "ortools", vehicles=vehicles)

@@ -87,11 +87,14 @@ class OutOfTime(Exception):
 PROJECT_AFTER = 32  # steps before a rollout's pace predicts its end (after 8 it was up to 60% high, measured)
 
 
-def keep_pace(deadline: Deadline, began: float, done: int, total: int, after: int = 1, whole: bool = True) -> None:
+def keep_pace(deadline: Deadline, began: float, done: int, total: int, after: int = 1, whole: bool = True,
+              cuda: bool = False) -> None:
     """Raise :class:`OutOfTime` when ``deadline`` has passed, or when ``done`` of ``total`` equal pieces of work
     since ``began`` (on the deadline's clock) say the rest cannot be done by then (judged once ``after`` are
     done): better to stop after a few pieces than at the deadline. ``whole``: the pieces are the whole
-    rollout's work (see :class:`OutOfTime`)."""
+    rollout's work (see :class:`OutOfTime`). ``cuda``: the work is queued on a GPU, so wait for it first."""
+    if cuda:
+        torch.cuda.synchronize()
     now = deadline.clock()
     projected = now + (now - began) / max(1, done) * max(0, total - done)
     if now >= deadline.at or (done >= after and projected > deadline.at):
@@ -105,9 +108,7 @@ def encoder_pace(deadline: Deadline, cuda: bool) -> Callable[[int, int], None]:
     began = deadline.clock()
 
     def pace(done: int, total: int) -> None:
-        if cuda:
-            torch.cuda.synchronize()
-        keep_pace(deadline, began, done, total, whole=False)
+        keep_pace(deadline, began, done, total, whole=False, cuda=cuda)
     return pace
 
 
@@ -238,9 +239,7 @@ def rollout(policy: Policy, env: Env, batch: Batch, decode: str = "greedy", num_
     began, begun = (deadline.clock() if deadline is not None else 0.0), state.steps  # the clock, the steps
     while not _finished(state, every):
         if deadline is not None and state.steps % every == 0:
-            if cuda:  # steps are queued, not done, until the device catches up
-                torch.cuda.synchronize()
-            keep_pace(deadline, began, state.steps - begun, state.min_steps - begun, PROJECT_AFTER)
+            keep_pace(deadline, began, state.steps - begun, state.min_steps - begun, PROJECT_AFTER, cuda=cuda)
         action, step_log_prob = step(policy, env, cache, state, decode == "greedy", temperature, log_prob)
         if step_log_prob is not None:
             total = total + step_log_prob

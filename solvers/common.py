@@ -10,6 +10,7 @@ import numpy as np
 
 from nco.data import Instance, Solution, SolverError, make_solution, to_sequence
 from nco.data.instances import FleetInstance
+from nco.kernels.fleet import cheapest_insertion
 
 
 def check_time_limit(time_limit: float) -> float:
@@ -70,3 +71,25 @@ class Clock:
         solution = make_solution(instance, routes, solver=solver, runtime=self.elapsed(), vehicles=vehicles)
         self.record(solution.cost)
         return replace(solution, history=tuple(self.history))
+
+
+def vehicle_kinds(instance: FleetInstance) -> np.ndarray:
+    """``[m]``: the kind of each vehicle, numbered from 0 in order of first appearance; vehicles of one kind
+    are identical (capacity, speed, costs, preferences, allowed customers)."""
+    kinds: dict[bytes, int] = {}
+    out = np.zeros(instance.num_vehicles, dtype=np.int64)
+    for v in range(instance.num_vehicles):
+        key = np.concatenate([[instance.capacity[v], instance.speed[v], instance.fixed_cost[v],
+                               instance.unit_cost[v]], instance.preference[v], instance.allowed[v]]).tobytes()
+        out[v] = kinds.setdefault(key, len(kinds))
+    return out
+
+
+def fleet_insertion(instance: FleetInstance, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cheapest insertion of the customers in ``order`` (:func:`nco.kernels.fleet.cheapest_insertion`):
+    ``(giant sequence, vehicle of each trip)``, the sequence empty when a customer fits nowhere."""
+    preference = np.concatenate([np.zeros((instance.num_vehicles, 1)), instance.preference], 1)
+    return cheapest_insertion(instance.distance, instance.demand, instance.capacity, instance.speed,
+                              instance.fixed_cost, instance.unit_cost, preference, instance.node_mask(),
+                              instance.multi_trip, instance.objective == "min-max", instance.time_weight,
+                              instance.preference_weight, order)

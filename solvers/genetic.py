@@ -15,7 +15,7 @@ For the TSP the chromosome is the tour itself and capacity never binds.
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from typing import Any, Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +26,8 @@ from nco.kernels.genetic import broken_pairs, neighbours_in_routes, order_crosso
 from nco.kernels.routes import penalised_excess
 
 from .common import Clock, check_time_limit, initial_sequence
+
+Routes = Any  # what a search's education takes: a giant sequence here, with the vehicles for fleets
 
 
 @dataclass
@@ -52,6 +54,7 @@ class Individual:
     excess: int
     succ: np.ndarray = field(repr=False)
     pred: np.ndarray = field(repr=False)
+    vehicles: np.ndarray | None = field(default=None, repr=False)  # each route's, where the vehicles differ
 
     def penalised(self, penalty: float) -> float:
         """Distance plus ``penalty`` per unit of overload."""
@@ -129,55 +132,77 @@ class GeneticSearch:
         self.instance = instance
         self.params = params
         self.rng = np.random.default_rng(seed)
-        dist, self.demand, self.capacity = instance.kernel_arrays()
-        self.dist = kernels.prepared_matrix(dist)  # once, not at every education
-        self.one_tour = instance.max_routes == 1  # a TSP: no Split, no capacity, no second route
         self.n = instance.num_nodes
-        self.neighbours = kernels.neighbour_lists(self.dist, params.granular)
-        spread = float(np.max(self.dist)) / max(1.0, float(np.max(self.demand)))
-        self.penalty = -1.0 if self.one_tour else float(np.clip(spread, 0.1, 1000.0))
+        self.one_tour = False  # a TSP: no Split, no capacity, no second route
+        self.penalty = self._prepare(instance, params)
         self.feasible_pop = Subpopulation(instance.symmetric)
         self.infeasible_pop = Subpopulation(instance.symmetric)
         self.recent_feasible: list[bool] = []
         self.best: Individual | None = None
 
-    # -- individuals -----------------------------------------------------------------------------
-    def _make(self, seq: np.ndarray) -> Individual:
-        seq = np.asarray(seq, dtype=np.int64)
-        giant = seq[seq > 0].copy()
+    def _prepare(self, instance: Instance, params: Params) -> float:
+        """The kernels' arrays and neighbour lists; returns the first overload penalty (-1: capacity hard)."""
+        dist, self.demand, self.capacity = instance.kernel_arrays()
+        self.dist = kernels.prepared_matrix(dist)  # once, not at every education
+        self.one_tour = instance.max_routes == 1
+        self.neighbours = kernels.neighbour_lists(self.dist, params.granular)
+        spread = float(np.max(self.dist)) / max(1.0, float(np.max(self.demand)))
+        return -1.0 if self.one_tour else float(np.clip(spread, 0.1, 1000.0))
+
+    # -- individuals (what a subclass for another kind of routes replaces) -------------------------
+    def _make(self, routes: Routes) -> Individual:
+        seq = np.asarray(routes, dtype=np.int64)
         # The load above capacity, summed over routes (a penalty of 1 per unit); never any for one tour.
         excess = 0 if self.one_tour else int(round(penalised_excess(self.demand, self.capacity, seq, 1.0)))
-        succ, pred = neighbours_in_routes(seq, self.n)
-        return Individual(giant, seq, kernels.sequence_cost(self.dist, seq), excess, succ, pred)
+        return self._individual(seq, kernels.sequence_cost(self.dist, seq), excess)
 
-    def _routes_of(self, giant: np.ndarray, penalty: float) -> np.ndarray:
+    def _individual(self, seq: np.ndarray, cost: float, excess: int, vehicles: np.ndarray | None = None) -> Individual:
+        succ, pred = neighbours_in_routes(seq, self.n)
+        return Individual(seq[seq > 0].copy(), seq, cost, excess, succ, pred, vehicles)
+
+    def _routes(self, ind: Individual) -> Routes:
+        """What :meth:`_educate` takes back from an individual: its giant sequence."""
+        return ind.seq
+
+    def _as_routes(self, seed: Routes) -> Routes:
+        """A seed solution (a giant sequence) as :meth:`_educate` takes it."""
+        return np.asarray(seed, dtype=np.int64)
+
+    def _routes_of(self, giant: np.ndarray, penalty: float) -> Routes:
         if self.one_tour:
             return np.concatenate(([0], giant, [0])).astype(np.int64)
         return kernels.split(self.dist, self.demand, self.capacity, giant, penalty)[1]
 
-    def _educate(self, seq: np.ndarray, penalty: float, deadline: float | None) -> Individual:
+    def _educate(self, routes: Routes, penalty: float, deadline: float | None) -> Individual:
         spare = 0 if self.one_tour else None
-        _, seq = kernels.local_search(self.dist, self.demand, self.capacity, seq, self.neighbours,
+        _, seq = kernels.local_search(self.dist, self.demand, self.capacity, routes, self.neighbours,
                                       seed=int(self.rng.integers(2**31)), deadline=deadline, spare_routes=spare,
                                       penalty=penalty)
         return self._make(seq)
 
+    def _fallback(self, deadline: float) -> Individual:
+        """A feasible individual when the run made none (a very short run): savings, educated with hard
+        capacities, as it is when no time is left."""
+        start = kernels.savings(self.dist, self.demand, self.capacity, self.instance.symmetric, self.one_tour)
+        return self._educate(start, -1.0, deadline)
+
+    # -- children --------------------------------------------------------------------------------
     def _child(self, giant: np.ndarray, deadline: float) -> None:
         self._offspring(self._routes_of(giant, self.penalty), deadline)
 
-    def _offspring(self, seq: np.ndarray, deadline: float) -> None:
-        """Educate ``seq`` (routes), add it, and half the time repair it when infeasible."""
-        child = self._educate(seq, self.penalty, deadline)
+    def _offspring(self, routes: Routes, deadline: float) -> None:
+        """Educate ``routes``, add it, and half the time repair it when infeasible."""
+        child = self._educate(routes, self.penalty, deadline)
         self.recent_feasible.append(child.feasible)
         self.add(child)
         if not child.feasible and self.rng.random() < self.params.repair_probability:
-            repaired = self._educate(child.seq, 10 * self.penalty, deadline)
+            repaired = self._educate(self._routes(child), 10 * self.penalty, deadline)
             if repaired.feasible:
                 self.add(repaired)
 
-    def educated(self, seq: np.ndarray) -> Individual:
-        """``seq`` (routes as one giant sequence) after the education every child gets, at the current penalty."""
-        return self._educate(np.asarray(seq, dtype=np.int64), self.penalty, None)
+    def educated(self, routes: Routes) -> Individual:
+        """``routes`` (a giant sequence) after the education every child gets, at the current penalty."""
+        return self._educate(self._as_routes(routes), self.penalty, None)
 
     def random_routes(self) -> np.ndarray:
         """A random giant tour cut by Split: what the first population is made of before education."""
@@ -219,7 +244,7 @@ class GeneticSearch:
         self.recent_feasible.clear()
 
     # -- the run ---------------------------------------------------------------------------------
-    def initial_population(self, seeds: list[np.ndarray], clock: Clock, deadline: float) -> None:
+    def initial_population(self, seeds: list[Routes], clock: Clock, deadline: float) -> None:
         """The seed solutions as given and each of them educated as a child, then educated random giant
         tours, 4 mu children in all (HGS makes 4 mu random ones).
 
@@ -229,11 +254,11 @@ class GeneticSearch:
         population size: survivor selection trims each subpopulation back to
         mu along the way, so the total may never reach 4 mu.
         """
-        for seq in seeds:
-            self.add(self._make(seq))
+        for seed in seeds:
+            self.add(self._make(self._as_routes(seed)))
         # each child's routes made only when its turn comes: a random tour draws from the rng then, as before
-        makers: list[Callable[[], np.ndarray]] = [functools.partial(np.asarray, seq, dtype=np.int64)
-                                                  for seq in seeds[:4 * self.params.mu]]
+        makers: list[Callable[[], Routes]] = [functools.partial(self._as_routes, seed)
+                                              for seed in seeds[:4 * self.params.mu]]
         makers += [self.random_routes] * (4 * self.params.mu - len(makers))
         for make in makers:
             if clock.remaining() <= 0:
@@ -245,7 +270,7 @@ class GeneticSearch:
         if self.best is not None:
             clock.record(self.best.distance)
 
-    def run(self, clock: Clock, seeds: list[np.ndarray], max_iterations: int | None) -> Individual:
+    def run(self, clock: Clock, seeds: list[Routes], max_iterations: int | None) -> Individual:
         """Evolve until the clock or the iteration limit stops it; return the best feasible individual."""
         deadline = clock.deadline
         self.initial_population(seeds, clock, deadline)
@@ -269,9 +294,8 @@ class GeneticSearch:
                     self.feasible_pop.add(self.best)
                 self.initial_population([], clock, deadline)
                 since_best = 0
-        if self.best is None:  # no feasible child at all (a very short run): savings, educated with hard capacities
-            start = kernels.savings(self.dist, self.demand, self.capacity, self.instance.symmetric, self.one_tour)
-            self.best = self._educate(start, -1.0, deadline)  # as it is when no time is left
+        if self.best is None:  # no feasible child at all
+            self.best = self._fallback(deadline)
         return self.best
 
 

@@ -21,7 +21,7 @@ from nco.data import Solution, SolverError
 from nco.data.instances import FleetInstance
 from nco.data.solution import make_solution
 
-from .common import Clock, check_time_limit
+from .common import Clock, check_time_limit, vehicle_kinds
 from .ortools_routing import _SAFETY, _parameters
 
 # With reload copies, cheapest arc finds no first solution (measured on HCVRP40); these two do.
@@ -38,11 +38,9 @@ def useful_vehicles(instance: FleetInstance) -> list[int]:
     only slow OR-Tools' search down. Min-max keeps every vehicle (each one more shortens the longest)."""
     if instance.objective == "min-max":
         return list(range(instance.num_vehicles))
-    groups: dict[bytes, list[int]] = {}
-    for v in range(instance.num_vehicles):
-        key = np.concatenate([[instance.capacity[v], instance.speed[v], instance.fixed_cost[v],
-                               instance.unit_cost[v]], instance.preference[v], instance.allowed[v]]).tobytes()
-        groups.setdefault(key, []).append(v)
+    groups: dict[int, list[int]] = {}
+    for v, kind in enumerate(vehicle_kinds(instance)):
+        groups.setdefault(int(kind), []).append(v)
     kept = []
     for members in groups.values():
         v = members[0]

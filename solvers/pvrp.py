@@ -6,6 +6,7 @@ initial) -> Solution``, with each route's vehicle in ``Solution.vehicles``.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -13,9 +14,10 @@ import numpy as np
 from nco.data import Solution, SolverError
 from nco.data.pvrp import PVRPInstance
 from nco.data.solution import from_sequence
-from nco.kernels.fleet import cheapest_insertion
 
-from .common import Clock, check_time_limit
+from .common import Clock, check_time_limit, fleet_insertion
+from .genetic import Params
+from .genetic_fleet import genetic_fleet
 from .ortools_fleet import ortools_fleet
 
 INSERTION_TRIES = 50  # orders tried before a tight fleet is declared unfillable by insertion
@@ -28,14 +30,9 @@ def insertion(instance: PVRPInstance, time_limit: float = 10.0, seed: int = 0,
     ``seed`` until one fits or ``INSERTION_TRIES`` or the time limit are spent. ``initial`` is not used."""
     clock = Clock(check_time_limit(time_limit))
     rng = np.random.default_rng(seed)
-    pad = np.zeros((instance.num_vehicles, 1))
-    preference = np.concatenate([pad, instance.preference], 1)
     order = np.argsort(-instance.demand[1:], kind="stable") + 1
     for _ in range(INSERTION_TRIES):
-        seq, vehicles = cheapest_insertion(instance.distance, instance.demand, instance.capacity, instance.speed,
-                                           instance.fixed_cost, instance.unit_cost, preference, instance.node_mask(),
-                                           instance.multi_trip, instance.objective == "min-max",
-                                           instance.time_weight, instance.preference_weight, order)
+        seq, vehicles = fleet_insertion(instance, order)
         if seq.size:
             return clock.finish(instance, from_sequence(seq), "insertion", vehicles=vehicles)
         if clock.remaining() <= 0:
@@ -65,11 +62,15 @@ def ortools(instance: PVRPInstance, time_limit: float = 10.0, seed: int = 0,
                          initial=initial, fallback=start)
 
 
-SOLVERS: dict[str, Any] = {"ortools": ortools, "insertion": insertion}
+SOLVERS: dict[str, Any] = {"ga": genetic_fleet, "ortools": ortools, "insertion": insertion}
 
 
 def warm_up(instance: PVRPInstance) -> None:
-    """Compile the fleet kernels (insertion, then the checker of its solution) on a reloading ``instance``
-    (the default preset's), where insertion always finds a solution: without this the first insertion in a
-    process compiled inside its time limit (0.7 s measured)."""
+    """Compile the fleet kernels (insertion, the checker, the GA's Split and local search, for both
+    objectives) on a reloading ``instance`` (the default preset's), where insertion always finds a solution:
+    without this the first call in a process compiled inside its time limit (0.7 s measured for insertion,
+    most of a minute for the GA)."""
     insertion(instance, time_limit=60.0)
+    for objective in ("min-sum", "min-max"):
+        twin = dataclasses.replace(instance, objective=objective)
+        genetic_fleet(twin, time_limit=60.0, max_iterations=1, params=Params(mu=2, lam=2))

@@ -1,0 +1,117 @@
+"""The genetic search on fleets whose vehicles differ (:class:`nco.data.instances.FleetInstance`).
+
+The population, crossover and survivor selection are :mod:`nco.solvers.genetic`'s; what changes is what
+an individual is (trips and the vehicle of each), how a giant tour becomes one (the fleet Split of
+:mod:`nco.kernels.fleet_split`) and its education (:mod:`nco.kernels.fleet_search`: every move priced
+with its vehicles' rates, fixed costs, capacities, credits and zones, and moves that give trips to other
+vehicles). Capacity is soft during the search as in HGS; a customer on a vehicle barred from it makes
+an individual infeasible (it counts as a full load over capacity). Min-max is searched as the longest
+time plus ``BALANCE`` times the sum of times and ranked by the longest alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nco.data import Solution, SolverError, from_sequence, to_sequence
+from nco.data.instances import FleetInstance
+from nco.kernels import neighbour_lists, prepared_matrix
+from nco.kernels.fleet_search import fleet_search, fleet_value
+from nco.kernels.fleet_split import fleet_split
+from nco.kernels.search import default_spare
+
+from .common import Clock, check_time_limit, fleet_insertion, vehicle_kinds
+from .genetic import GeneticSearch, Individual, Params, Routes
+
+BALANCE = 0.01  # min-max: weight of the sum of times beside the longest time in the search's objective
+
+
+class FleetSearch(GeneticSearch):
+    """One run of the genetic search on a fleet instance (see the module docstring)."""
+
+    instance: FleetInstance  # type: ignore[assignment]
+
+    def _prepare(self, instance, params: Params) -> float:  # type: ignore[override]
+        self.min_max = instance.objective == "min-max"
+        self.multi_trip = bool(instance.multi_trip)
+        self.dist = prepared_matrix(instance.distance)
+        self.demand = np.asarray(instance.demand, dtype=np.int64)
+        m, n = instance.num_vehicles, instance.num_nodes
+        speed = np.asarray(instance.speed, dtype=np.float64)
+        credit = np.zeros((m, n))
+        if self.min_max:
+            rate, fixed = 1.0 / speed, np.zeros(m)
+        else:
+            rate = np.asarray(instance.unit_cost, dtype=np.float64) + instance.time_weight / speed
+            fixed = np.asarray(instance.fixed_cost, dtype=np.float64)
+            credit[:, 1:] = instance.preference_weight * np.asarray(instance.preference)
+        kinds = vehicle_kinds(instance)
+        allowed = instance.node_mask()
+        zoned = bool(credit.any() or not allowed.all())
+        self.fleet = (np.asarray(instance.capacity, dtype=np.int64), rate, fixed, credit, allowed, kinds, zoned)
+        self.kinds = np.array([int(np.flatnonzero(kinds == k)[0]) for k in range(kinds.max() + 1)], dtype=np.int64)
+        self.neighbours = neighbour_lists(self.dist, params.granular)
+        arc = float(self.dist.max()) * float(rate.max())
+        # A barred customer costs more than any trip could gain by keeping it there.
+        self.barred = 10.0 * (2.0 * arc + float(fixed.max()) + float(np.abs(credit).max())) + 1.0
+        self.eps = 1e-9 * max(1.0, arc)
+        self.capacity = int(self.fleet[0].max())
+        return float(np.clip(arc / max(1.0, float(self.demand.max())), 0.1, 1000.0))
+
+    def _make(self, routes: Routes) -> Individual:
+        seq, vehicles = routes
+        value, excess, barred = fleet_value(self.dist, self.demand, self.fleet, self.min_max, seq, vehicles)
+        return self._individual(seq, value, int(excess) + int(barred) * self.capacity, vehicles)
+
+    def _routes(self, ind: Individual) -> Routes:
+        return ind.seq, ind.vehicles
+
+    def _as_routes(self, seed: Routes) -> Routes:
+        seq, vehicles = seed
+        return np.asarray(seq, dtype=np.int64), np.asarray(vehicles, dtype=np.int64)
+
+    def _routes_of(self, giant: np.ndarray, penalty: float) -> Routes:
+        return fleet_split(self.dist, self.demand, self.fleet, self.kinds, self.multi_trip, self.min_max,
+                           giant, penalty, self.barred)
+
+    def _educate(self, routes: Routes, penalty: float, deadline: float | None) -> Individual:
+        seq, vehicles = routes
+        # Empty rows for new trips: HGS's spare routes, and one more per kind of vehicle.
+        spare = default_spare(seq) + len(self.kinds)
+        out = fleet_search(self.dist, self.demand, self.fleet, self.neighbours, seq, vehicles, spare,
+                           self.multi_trip, self.min_max, int(self.rng.integers(2**31)),
+                           -1.0 if deadline is None else float(deadline), self.eps, float(penalty), self.barred,
+                           BALANCE)
+        return self._make(out)
+
+    def _fallback(self, deadline: float) -> Individual:
+        """Cheapest insertion (customers by decreasing demand), educated with hard capacities."""
+        order = np.argsort(-self.demand[1:], kind="stable") + 1
+        seq, vehicles = fleet_insertion(self.instance, order)
+        if not seq.size:
+            raise SolverError(f"ga: no feasible solution of {self.instance.name} within the time limit; give it "
+                              "more time")
+        return self._educate((seq, vehicles), -1.0, deadline)
+
+
+def genetic_fleet(instance: FleetInstance, time_limit: float = 10.0, seed: int = 0, initial: Solution | None = None,
+                  seeds: list[Solution] | None = None, max_iterations: int | None = None,
+                  params: Params | None = None) -> Solution:
+    """The hybrid genetic search on a fleet instance, to the wall-clock limit (or ``max_iterations``).
+
+    ``initial`` and ``seeds`` (checked solutions of this instance, with their
+    vehicles) enter the first population. Without either, cheapest insertion's
+    solution does (when it finds one), as it does for OR-Tools here.
+    """
+    clock = Clock(check_time_limit(time_limit))
+    starts = ([initial] if initial is not None else []) + list(seeds or [])
+    for start in starts:
+        instance.cost_of(start.routes, start.vehicles)  # a SolutionError when it does not fit
+    sequences: list[Routes] = [(to_sequence(s.routes), np.asarray(s.vehicles, dtype=np.int64)) for s in starts]
+    if not sequences:
+        seq, vehicles = fleet_insertion(instance, np.argsort(-instance.demand[1:], kind="stable") + 1)
+        if seq.size:
+            sequences.append((seq, vehicles))
+    search = FleetSearch(instance, seed, params or Params())  # type: ignore[arg-type]
+    best = search.run(clock, sequences, max_iterations)
+    return clock.finish(instance, from_sequence(best.seq), "ga", vehicles=best.vehicles)

@@ -192,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--solvers", nargs="+", default=None)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    args.solvers = args.solvers or (["ortools", "pyvrp"] if args.part == "hfvrp" else ["insertion", "ortools"])
+    args.solvers = args.solvers or (["ga", "ortools", "pyvrp"] if args.part == "hfvrp"
+                                    else ["insertion", "ortools", "ga"])
     args.out.mkdir(parents=True, exist_ok=True)
     text = {"hfvrp": hfvrp, "hcvrp": hcvrp, "pvrp": pvrp_grid}[args.part](args)
     (args.out / f"fleets_{args.part}.md").write_text(text)

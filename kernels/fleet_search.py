@@ -39,63 +39,61 @@ from .moves import (apply_relocate, apply_swap, apply_two_opt, apply_two_opt_sta
 from .routes import build_state, load_cost
 
 
-@njit(cache=True, inline="always")
-def _value(fleet, min_max, v, dist, trips):
-    """Vehicle ``v``'s cost (min-max: its time) when it drives ``dist`` in ``trips`` trips."""
-    value = fleet[1][v] * dist
-    if trips > 0 and not min_max:
-        value += fleet[2][v]
-    return value
+@njit(cache=True)
+def _pair(fleet, vdist, vtrips, a, b, penalty, balance, min_max):
+    """What pricing a move between vehicles ``a`` and ``b`` (maybe the same) reads, as one tuple of numbers
+    (passed by value: a move's delta reads no per-vehicle array, which made it three times dearer):
+    ``(rate a, rate b, fixed saved when a's last trip empties, fixed paid when b starts, fixed saved when b's
+    last trip empties, same vehicle, min-max, distance a, distance b, longest time of the others, longest
+    time, balance, capacity a, capacity b, penalty, no credits or bars to price)``."""
+    cap, rate, fixed, kind, zoned = fleet[0], fleet[1], fleet[2], fleet[5], fleet[6]
+    others = 0.0
+    longest = 0.0
+    if min_max:
+        for w in range(vdist.shape[0]):
+            t = rate[w] * vdist[w]
+            longest = max(longest, t)
+            if w != a and w != b:
+                others = max(others, t)
+    plain = a == b or not zoned or kind[a] == kind[b]
+    return (rate[a], rate[b], fixed[a] if vtrips[a] == 1 else 0.0, fixed[b] if vtrips[b] == 0 else 0.0,
+            fixed[b] if vtrips[b] == 1 else 0.0, 1.0 if a == b else 0.0, 1.0 if min_max else 0.0, vdist[a],
+            vdist[b], others, longest, balance, float(cap[a]), float(cap[b]), penalty, 1.0 if plain else 0.0)
 
 
 @njit(cache=True, inline="always")
-def _change(fleet, min_max, vdist, vtrips, v, dv, tv):
-    """How much vehicle ``v``'s cost (min-max: time) changes when its distance and trips change by ``dv, tv``."""
-    change = fleet[1][v] * dv
-    if not min_max and (vtrips[v] > 0) != (vtrips[v] + tv > 0):
-        change += fleet[2][v] if tv > 0 else -fleet[2][v]
-    return change
+def _priced(ctx, dr, tr, ds, ts):
+    """The objective's change when the first vehicle's distance and trips change by ``dr, tr`` and the
+    second's by ``ds, ts`` (the same vehicle: by the sums)."""
+    if ctx[5] != 0.0:
+        change = ctx[0] * (dr + ds)
+    else:
+        change = ctx[0] * dr + ctx[1] * ds
+        if ctx[6] == 0.0:
+            if tr < 0:
+                change -= ctx[2]
+            if ts > 0:
+                change += ctx[3]
+            elif ts < 0:
+                change -= ctx[4]
+    if ctx[6] == 0.0:
+        return change
+    time_a = ctx[0] * (ctx[7] + dr + (ds if ctx[5] != 0.0 else 0.0))
+    time_b = 0.0 if ctx[5] != 0.0 else ctx[1] * (ctx[8] + ds)
+    return max(ctx[9], time_a, time_b) - ctx[10] + ctx[11] * change
+
+
+@njit(cache=True, inline="always")
+def _loads(ctx, old_a, new_a, old_b, new_b):
+    """Change of the load costs of a trip of the first vehicle and one of the second."""
+    return (load_cost(new_a, ctx[12], ctx[14]) - load_cost(old_a, ctx[12], ctx[14])
+            + load_cost(new_b, ctx[13], ctx[14]) - load_cost(old_b, ctx[13], ctx[14]))
 
 
 @njit(cache=True)
-def _longest_after(fleet, vdist, a, da, b, db):
-    """Min-max: the longest time once ``a``'s distance changed by ``da`` and ``b``'s (``b`` >= 0) by ``db``."""
-    rate = fleet[1]
-    longest = 0.0
-    for w in range(vdist.shape[0]):
-        dist = vdist[w]
-        if w == a:
-            dist += da
-        if w == b:
-            dist += db
-        longest = max(longest, rate[w] * dist)
-    return longest
-
-
-@njit(cache=True, inline="always")
-def _vehicles_delta(fleet, min_max, balance, vdist, vtrips, a, da, ta, b, db, tb):
-    """Cost change when vehicle ``a``'s distance and trips change by ``da, ta`` and ``b``'s by ``db, tb``
-    (``b`` < 0: only ``a`` changes; ``b == a``: ``a`` changes by the sums)."""
-    if b == a:
-        change = _change(fleet, min_max, vdist, vtrips, a, da + db, ta + tb)
-    else:
-        change = _change(fleet, min_max, vdist, vtrips, a, da, ta)
-        if b >= 0:
-            change += _change(fleet, min_max, vdist, vtrips, b, db, tb)
-    if not min_max:
-        return change
-    return (_longest_after(fleet, vdist, a, da, b, db) - _longest_after(fleet, vdist, -1, 0.0, -1, 0.0)
-            + balance * change)
-
-
-@njit(cache=True, inline="always")
-def _moved(fleet, barred, R, r, lo, hi, src, dst):
+def _moved(credit, allowed, barred, R, r, lo, hi, src, dst):
     """Cost change of customers ``R[r, lo..hi]`` going from vehicle ``src`` to ``dst``: credits and bars
-    (inf when ``dst`` may not serve one of them)."""
-    if src == dst or not fleet[6] or fleet[5][src] == fleet[5][dst]:
-        return 0.0  # the same vehicle, no credits or bars anywhere, or an identical one
-    credit = fleet[3]
-    allowed = fleet[4]
+    (inf when ``dst`` may not serve one of them). Only called when the pair has credits or bars to price."""
     change = 0.0
     for q in range(lo, hi + 1):
         c = R[r, q]
@@ -108,31 +106,19 @@ def _moved(fleet, barred, R, r, lo, hi, src, dst):
 
 
 @njit(cache=True, inline="always")
-def _loads(fleet, penalty, a, old_a, new_a, b, old_b, new_b):
-    """Change of the load costs of two trips driven by ``a`` and ``b`` (``b`` < 0: one trip only)."""
-    cap = fleet[0]
-    change = load_cost(new_a, cap[a], penalty) - load_cost(old_a, cap[a], penalty)
-    if b >= 0:
-        change += load_cost(new_b, cap[b], penalty) - load_cost(old_b, cap[b], penalty)
-    return change
-
-
-@njit(cache=True, inline="always")
-def _relocate(d, fleet, S, r, i, k, s, p, penalty, barred, balance, min_max):
-    """Delta of moving ``R[r, i:i+k]`` after position ``p`` of row ``s`` (a non-empty row)."""
-    R, L, cf, cl, owner, vdist, vtrips = S
+def _relocate(d, R, L, cf, cl, ctx, Z, r, i, k, s, p):
+    """Delta of moving ``R[r, i:i+k]`` after position ``p`` of row ``s`` (a non-empty row); ``ctx`` is
+    :func:`_pair`'s for the rows' vehicles, ``Z = (credit, allowed, barred, vehicle of r, vehicle of s)``."""
     if p < 0 or p > L[s] or i + k - 1 > L[r]:
         return np.inf
-    a = owner[r]
     if r == s:
         dd = delta_relocate(d, 0, R, L, cl, r, i, k, s, p)
-        if dd == np.inf:
+        return np.inf if dd == np.inf else _priced(ctx, dd, 0, 0.0, 0)
+    moved = 0.0
+    if ctx[15] == 0.0:
+        moved = _moved(Z[0], Z[1], Z[2], R, r, i, i + k - 1, Z[3], Z[4])
+        if moved == np.inf:
             return np.inf
-        return _vehicles_delta(fleet, min_max, balance, vdist, vtrips, a, dd, 0, -1, 0.0, 0)
-    b = owner[s]
-    moved = _moved(fleet, barred, R, r, i, i + k - 1, a, b)
-    if moved == np.inf:
-        return np.inf
     before, first, last, after = R[r, i - 1], R[r, i], R[r, i + k - 1], R[r, i + k]
     x, y = R[s, p], R[s, p + 1]
     inner = cf[r, i + k - 1] - cf[r, i]
@@ -140,60 +126,52 @@ def _relocate(d, fleet, S, r, i, k, s, p, penalty, barred, balance, min_max):
     ds = d[x, first] + inner + d[last, y] - d[x, y]
     seg = cl[r, i + k - 1] - cl[r, i - 1]
     load_r, load_s = cl[r, L[r] + 1], cl[s, L[s] + 1]
-    loads = _loads(fleet, penalty, a, load_r, load_r - seg, b, load_s, load_s + seg)
     tr = -1 if L[r] == k else 0
-    return moved + loads + _vehicles_delta(fleet, min_max, balance, vdist, vtrips, a, dr, tr, b, ds, 0)
+    return moved + _loads(ctx, load_r, load_r - seg, load_s, load_s + seg) + _priced(ctx, dr, tr, ds, 0)
 
 
 @njit(cache=True, inline="always")
-def _swap(d, demand, fleet, S, r, i, s, j, penalty, barred, balance, min_max):
+def _swap(d, demand, R, L, cf, cl, ctx, Z, r, i, s, j):
     """Delta of exchanging the customers at ``(r, i)`` and ``(s, j)``."""
-    R, L, cf, cl, owner, vdist, vtrips = S
     if i < 1 or j < 1 or i > L[r] or j > L[s] or (r == s and i == j):
         return np.inf
-    a, b = owner[r], owner[s]
     if r == s:
-        dd = delta_swap(d, demand, 0, R, L, cl, r, i, s, j)
-        return _vehicles_delta(fleet, min_max, balance, vdist, vtrips, a, dd, 0, -1, 0.0, 0)
+        return _priced(ctx, delta_swap(d, demand, 0, R, L, cl, r, i, s, j), 0, 0.0, 0)
+    moved = 0.0
+    if ctx[15] == 0.0:
+        moved = _moved(Z[0], Z[1], Z[2], R, r, i, i, Z[3], Z[4]) + _moved(Z[0], Z[1], Z[2], R, s, j, j, Z[4], Z[3])
+        if moved == np.inf:
+            return np.inf
     u, v = R[r, i], R[s, j]
-    moved = _moved(fleet, barred, R, r, i, i, a, b)
-    if moved == np.inf:
-        return np.inf
-    back = _moved(fleet, barred, R, s, j, j, b, a)
-    if back == np.inf:
-        return np.inf
     pu, nu, pv, nv = R[r, i - 1], R[r, i + 1], R[s, j - 1], R[s, j + 1]
     dr = d[pu, v] + d[v, nu] - d[pu, u] - d[u, nu]
     ds = d[pv, u] + d[u, nv] - d[pv, v] - d[v, nv]
     load_r, load_s = cl[r, L[r] + 1], cl[s, L[s] + 1]
-    loads = _loads(fleet, penalty, a, load_r, load_r - demand[u] + demand[v], b, load_s,
-                   load_s - demand[v] + demand[u])
-    return moved + back + loads + _vehicles_delta(fleet, min_max, balance, vdist, vtrips, a, dr, 0, b, ds, 0)
+    loads = _loads(ctx, load_r, load_r - demand[u] + demand[v], load_s, load_s - demand[v] + demand[u])
+    return moved + loads + _priced(ctx, dr, 0, ds, 0)
 
 
 @njit(cache=True, inline="always")
-def _two_opt_star(d, fleet, S, r, i, s, j, penalty, barred, balance, min_max):
+def _two_opt_star(d, R, L, cf, cl, ctx, Z, r, i, s, j):
     """Delta of row ``r`` keeping ``..R[r, i]`` then taking ``R[s, j+1..]``, and ``s`` the other way round."""
-    R, L, cf, cl, owner, vdist, vtrips = S
     if r == s or i < 0 or j < 0 or i > L[r] or j > L[s]:
         return np.inf
     if (i == 0 and j == 0) or (i == L[r] and j == L[s]):
         return np.inf
-    a, b = owner[r], owner[s]
-    moved = _moved(fleet, barred, R, r, i + 1, L[r], a, b)
-    if moved == np.inf:
-        return np.inf
-    back = _moved(fleet, barred, R, s, j + 1, L[s], b, a)
-    if back == np.inf:
-        return np.inf
+    moved = 0.0
+    if ctx[15] == 0.0:
+        moved = (_moved(Z[0], Z[1], Z[2], R, r, i + 1, L[r], Z[3], Z[4])
+                 + _moved(Z[0], Z[1], Z[2], R, s, j + 1, L[s], Z[4], Z[3]))
+        if moved == np.inf:
+            return np.inf
     end_r, end_s = cf[r, L[r] + 1], cf[s, L[s] + 1]
     dr = cf[r, i] + d[R[r, i], R[s, j + 1]] + end_s - cf[s, j + 1] - end_r
     ds = cf[s, j] + d[R[s, j], R[r, i + 1]] + end_r - cf[r, i + 1] - end_s
     load_r, load_s = cl[r, L[r] + 1], cl[s, L[s] + 1]
-    loads = _loads(fleet, penalty, a, load_r, cl[r, i] + load_s - cl[s, j], b, load_s, cl[s, j] + load_r - cl[r, i])
+    loads = _loads(ctx, load_r, cl[r, i] + load_s - cl[s, j], load_s, cl[s, j] + load_r - cl[r, i])
     tr = -1 if i + L[s] - j == 0 else 0
     ts = -1 if j + L[r] - i == 0 else 0
-    return moved + back + loads + _vehicles_delta(fleet, min_max, balance, vdist, vtrips, a, dr, tr, b, ds, ts)
+    return moved + loads + _priced(ctx, dr, tr, ds, ts)
 
 
 @njit(cache=True)
@@ -215,15 +193,17 @@ def _improve_pair(d, demand, fleet, S, rt, ps, cb, u, v, eps, penalty, barred, b
     """Apply the first improving move that makes ``u`` and ``v`` adjacent; return its delta (0 if none)."""
     R, L, cf, cl, owner, vdist, vtrips = S
     r, i, s, j = rt[u], ps[u], rt[v], ps[v]
+    ctx = _pair(fleet, vdist, vtrips, owner[r], owner[s], penalty, balance, min_max)
+    Z = (fleet[3], fleet[4], barred, owner[r], owner[s])
     for k in range(1, 4):
         if i + k - 1 > L[r]:
             break
         for p in (j, j - 1):
-            delta = _relocate(d, fleet, S, r, i, k, s, p, penalty, barred, balance, min_max)
+            delta = _relocate(d, R, L, cf, cl, ctx, Z, r, i, k, s, p)
             if delta < -eps:
                 apply_relocate(d, demand, R, L, rt, ps, cf, cb, cl, r, i, k, s, p)
                 return delta
-    delta = _swap(d, demand, fleet, S, r, i, s, j, penalty, barred, balance, min_max)
+    delta = _swap(d, demand, R, L, cf, cl, ctx, Z, r, i, s, j)
     if delta < -eps:
         apply_swap(d, demand, R, L, rt, ps, cf, cb, cl, r, i, s, j)
         return delta
@@ -231,15 +211,12 @@ def _improve_pair(d, demand, fleet, S, rt, ps, cb, u, v, eps, penalty, barred, b
         lo, hi = min(i, j), max(i, j)
         for x, y in ((lo, hi), (lo - 1, hi - 1)):
             dd = delta_two_opt(d, R, L, cf, cb, r, x, y)
-            if dd == np.inf:
-                continue
-            delta = _vehicles_delta(fleet, min_max, balance, vdist, vtrips, owner[r], dd, 0, -1, 0.0, 0)
-            if delta < -eps:
+            if dd != np.inf and _priced(ctx, dd, 0, 0.0, 0) < -eps:
                 apply_two_opt(d, demand, R, L, rt, ps, cf, cb, cl, r, x, y)
-                return delta
+                return _priced(ctx, dd, 0, 0.0, 0)
     else:
         for x, y in ((i, j - 1), (i - 1, j)):
-            delta = _two_opt_star(d, fleet, S, r, x, s, y, penalty, barred, balance, min_max)
+            delta = _two_opt_star(d, R, L, cf, cl, ctx, Z, r, x, s, y)
             if delta < -eps:
                 apply_two_opt_star(d, demand, R, L, rt, ps, cf, cb, cl, r, x, s, y)
                 return delta
@@ -281,11 +258,11 @@ def _new_trip(d, demand, fleet, S, rt, ps, cb, u, multi_trip, eps, penalty, barr
     for w in range(vdist.shape[0]):
         if not _may_open(fleet, vtrips, multi_trip, w, tried):
             continue
-        moved = _moved(fleet, barred, R, r, i, i, a, w)
+        ctx = _pair(fleet, vdist, vtrips, a, w, penalty, balance, min_max)
+        moved = 0.0 if ctx[15] != 0.0 else _moved(fleet[3], fleet[4], barred, R, r, i, i, a, w)
         if moved == np.inf:
             continue
-        delta = (moved + _loads(fleet, penalty, a, load_r, load_r - demand[u], w, 0, demand[u])
-                 + _vehicles_delta(fleet, min_max, balance, vdist, vtrips, a, dr, 0, w, ds, 1))
+        delta = moved + _loads(ctx, load_r, load_r - demand[u], 0, demand[u]) + _priced(ctx, dr, 0, ds, 1)
         if delta < best:
             best, best_w = delta, w
     if best_w < 0:
@@ -295,25 +272,25 @@ def _new_trip(d, demand, fleet, S, rt, ps, cb, u, multi_trip, eps, penalty, barr
     return best
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _give_trip(fleet, S, r, w, s, penalty, barred, balance, min_max):
     """Delta of row ``r`` driven by vehicle ``w`` instead, and (``s >= 0``) row ``s`` by ``r``'s vehicle."""
     R, L, cf, cl, owner, vdist, vtrips = S
     a = owner[r]
-    moved = _moved(fleet, barred, R, r, 1, L[r], a, w)
-    if moved == np.inf:
-        return np.inf
+    ctx = _pair(fleet, vdist, vtrips, a, w, penalty, balance, min_max)
+    moved = 0.0
+    if ctx[15] == 0.0:
+        moved = _moved(fleet[3], fleet[4], barred, R, r, 1, L[r], a, w)
+        if s >= 0 and moved != np.inf:
+            moved += _moved(fleet[3], fleet[4], barred, R, s, 1, L[s], w, a)
+        if moved == np.inf:
+            return np.inf
     dist_r, load_r = cf[r, L[r] + 1], cl[r, L[r] + 1]
     if s < 0:
-        loads = _loads(fleet, penalty, a, load_r, 0, w, 0, load_r)
-        return moved + loads + _vehicles_delta(fleet, min_max, balance, vdist, vtrips, a, -dist_r, -1, w, dist_r, 1)
-    back = _moved(fleet, barred, R, s, 1, L[s], w, a)
-    if back == np.inf:
-        return np.inf
+        return moved + _loads(ctx, load_r, 0, 0, load_r) + _priced(ctx, -dist_r, -1, dist_r, 1)
     dist_s, load_s = cf[s, L[s] + 1], cl[s, L[s] + 1]
-    loads = _loads(fleet, penalty, a, load_r, load_s, w, load_s, load_r)
-    return moved + back + loads + _vehicles_delta(fleet, min_max, balance, vdist, vtrips, a, dist_s - dist_r, 0,
-                                                  w, dist_r - dist_s, 0)
+    return (moved + _loads(ctx, load_r, load_s, load_s, load_r)
+            + _priced(ctx, dist_s - dist_r, 0, dist_r - dist_s, 0))
 
 
 @njit(cache=True)
@@ -472,7 +449,7 @@ def fleet_value(d, demand, fleet, min_max, seq, vehicles):
                 barred += 1
     value = 0.0
     for v in range(m):
-        t = _value(fleet, min_max, v, vdist[v], vtrips[v])
+        t = fleet[1][v] * vdist[v] + (fleet[2][v] if vtrips[v] > 0 and not min_max else 0.0)
         value = max(value, t) if min_max else value + t
     if not min_max:
         value -= credit

@@ -1,17 +1,20 @@
 """Split for fleets whose vehicles differ: cut a giant tour into trips, then give each trip a vehicle.
 
 The cut is Prins' shortest path (:mod:`nco.kernels.split`) with each trip
-priced at its cheapest vehicle kind (one representative per kind of identical
-vehicles, ``fleet`` as in :mod:`nco.kernels.fleet_search`): fixed cost + rate
-x distance - credits + penalised overload, a kind that may not serve a
-customer of the trip excluded. The cut ignores how many vehicles of a kind
-there are; the vehicles are then given trip by trip, the heaviest trips
-(min-sum) or the longest (min-max) first, each to the vehicle that adds least
-(min-max: whose time after it is least), among the unused ones or, when the
-fleet reloads, all. A fleet without reloads that runs out of vehicles gets
-the trip appended to the cheapest vehicle's trip (overloaded: the search
-splits it again). This is simpler than Vidal's (2014) heterogeneous Split
-with fleet limits, and the local search's vehicle moves repair what it misses.
+priced at a vehicle kind (one representative per kind of identical vehicles,
+``fleet`` as in :mod:`nco.kernels.fleet_search`): fixed cost + rate x
+distance - credits + penalised overload, a kind that may not serve a customer
+of the trip excluded. A min-sum fleet without reloads and with fewer vehicles
+than customers is cut with labels (Prins 2009: a few non-dominated labels per
+position, each with the vehicles it used of each kind), so that no kind
+drives more trips than it has vehicles, and each trip goes to a vehicle of
+its kind. Otherwise the cut takes each trip's cheapest kind, whatever their
+counts (at most one trip per vehicle when the fleet does not reload), and the
+vehicles are given trip by trip, the heaviest trips (min-sum) or the longest
+(min-max) first, each to the vehicle that adds least (min-max: whose time
+after it is least), among the unused ones or, when the fleet reloads, all; a
+fleet without reloads that runs out of vehicles gets the trip appended to the
+cheapest vehicle's trip (overloaded: the search splits it again).
 """
 
 import numpy as np
@@ -19,12 +22,14 @@ from numba import njit
 
 from .routes import load_cost
 
+LABELS = 4  # labels kept per position by the limited-fleet cut
+
 
 @njit(cache=True)
-def _trip_price(d, demand, fleet, kinds, min_max, order, i, j, penalty, ok, credits, state):
+def _trip_price(d, demand, fleet, kinds, min_max, order, i, j, penalty, ok, credits, state, prices):
     """Extend the trip ``order[i:j-1]`` by ``order[j-1]``: update its running load, distance, credits and the
-    kinds that may serve it (``state = [load, inner distance]``, ``ok``, ``credits``), and return its price at
-    the cheapest kind (inf when no kind may serve it)."""
+    kinds that may serve it (``state = [load, inner distance]``, ``ok``, ``credits``), write its price at each
+    kind into ``prices`` (inf where the kind may not serve it) and return the cheapest."""
     cap, rate, fixed, credit, allowed = fleet[0], fleet[1], fleet[2], fleet[3], fleet[4]
     c = order[j - 1]
     state[0] += demand[c]
@@ -35,13 +40,14 @@ def _trip_price(d, demand, fleet, kinds, min_max, order, i, j, penalty, ok, cred
         v = kinds[t]
         if ok[t] and not allowed[v, c]:
             ok[t] = False
+        prices[t] = np.inf
         if not ok[t]:
             continue
         credits[t] += credit[v, c]
-        p = rate[v] * dist - credits[t] + load_cost(int(state[0]), cap[v], penalty)
+        prices[t] = rate[v] * dist - credits[t] + load_cost(int(state[0]), cap[v], penalty)
         if not min_max:
-            p += fixed[v]
-        price = min(price, p)
+            prices[t] += fixed[v]
+        price = min(price, prices[t])
     return price
 
 
@@ -60,6 +66,7 @@ def _cut(d, demand, fleet, kinds, min_max, order, penalty, most):
     ok = np.ones(kinds.shape[0], dtype=np.bool_)
     credits = np.zeros(kinds.shape[0])
     state = np.zeros(2)
+    prices = np.zeros(kinds.shape[0])
     for k in range(rows - 1):
         src = 0 if most < 0 else k
         dst = src if most < 0 else k + 1
@@ -71,7 +78,7 @@ def _cut(d, demand, fleet, kinds, min_max, order, penalty, most):
             credits[:] = 0.0
             state[:] = 0.0
             for j in range(i + 1, n + 1):
-                price = _trip_price(d, demand, fleet, kinds, min_max, order, i, j, penalty, ok, credits, state)
+                price = _trip_price(d, demand, fleet, kinds, min_max, order, i, j, penalty, ok, credits, state, prices)
                 if (state[0] > limit and j > i + 1) or not ok.any():
                     break
                 if base + price < best[dst, j]:
@@ -96,6 +103,95 @@ def _cut(d, demand, fleet, kinds, min_max, order, penalty, most):
     for q in range(len(starts)):
         out[q] = starts[len(starts) - 1 - q]
     return out
+
+
+@njit(cache=True)
+def _labelled_cut(d, demand, fleet, kinds, available, order, penalty):
+    """The cut for a limited fleet (Prins 2009): each position keeps up to ``LABELS`` non-dominated labels,
+    each a cost and the vehicles it used of each kind, so no kind drives more trips than it has vehicles.
+    Returns ``(starts, kind of each trip)``, both empty when no label reaches the end."""
+    n = order.shape[0]
+    K = kinds.shape[0]
+    cost = np.full((n + 1, LABELS), np.inf)
+    used = np.zeros((n + 1, LABELS, K), dtype=np.int64)
+    back = np.full((n + 1, LABELS, 3), -1, dtype=np.int64)  # (start, its label, kind)
+    cost[0, 0] = 0.0
+    limit = 1.5 * fleet[0].max() if penalty >= 0 else fleet[0].max()
+    ok = np.ones(K, dtype=np.bool_)
+    credits = np.zeros(K)
+    state = np.zeros(2)
+    prices = np.zeros(K)
+    for i in range(n):
+        ok[:] = True
+        credits[:] = 0.0
+        state[:] = 0.0
+        for j in range(i + 1, n + 1):
+            _trip_price(d, demand, fleet, kinds, False, order, i, j, penalty, ok, credits, state, prices)
+            if (state[0] > limit and j > i + 1) or not ok.any():
+                break
+            for t in range(K):  # a kind loaded past 1.5 times its capacity is not worth a label
+                if state[0] > 1.5 * fleet[0][kinds[t]]:
+                    prices[t] = np.inf
+            for a in range(LABELS):
+                if cost[i, a] == np.inf:
+                    continue
+                for t in range(K):
+                    if prices[t] == np.inf or used[i, a, t] >= available[t]:
+                        continue
+                    _add_label(cost, used, back, j, cost[i, a] + prices[t], used[i, a], i, a, t)
+    best = int(np.argmin(cost[n]))
+    if cost[n, best] == np.inf:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    count = int(used[n, best].sum())
+    starts = np.zeros(count, dtype=np.int64)
+    kind = np.zeros(count, dtype=np.int64)
+    j, a = n, best
+    for q in range(count - 1, -1, -1):
+        starts[q], kind[q] = back[j, a, 0], back[j, a, 2]
+        j, a = back[j, a, 0], back[j, a, 1]
+    return starts, kind
+
+
+@njit(cache=True)
+def _add_label(cost, used, back, j, value, counts, i, a, t):
+    """Offer position ``j`` the label ``value`` with ``counts`` plus one trip of kind ``t`` (from label ``a``
+    of position ``i``): kept unless a label there is no dearer with no more vehicles of any kind; it drops the
+    labels it dominates, or the dearest when all are taken."""
+    K = counts.shape[0]
+    slot = -1
+    worst = 0
+    for b in range(cost.shape[1]):  # all taken and all cheaper: nothing to compare
+        if cost[j, b] > cost[j, worst]:
+            worst = b
+    if cost[j, worst] < value and cost[j, worst] != np.inf:
+        return
+    for b in range(cost.shape[1]):
+        if cost[j, b] == np.inf:
+            if slot < 0:
+                slot = b
+            continue
+        fewer = True  # label b uses no more of any kind
+        more = True  # label b uses no fewer of any kind
+        for k in range(K):
+            mine = counts[k] + (1 if k == t else 0)
+            if used[j, b, k] > mine:
+                fewer = False
+            if used[j, b, k] < mine:
+                more = False
+        if fewer and cost[j, b] <= value:
+            return
+        if more and cost[j, b] >= value:
+            cost[j, b] = np.inf
+            if slot < 0:
+                slot = b
+    if slot < 0:
+        slot = int(np.argmax(cost[j]))
+        if cost[j, slot] <= value:
+            return
+    cost[j, slot] = value
+    used[j, slot] = counts
+    used[j, slot, t] += 1
+    back[j, slot, 0], back[j, slot, 1], back[j, slot, 2] = i, a, t
 
 
 @njit(cache=True)
@@ -124,9 +220,12 @@ def fleet_split(d, demand, fleet, kinds, multi_trip, min_max, order, penalty, ba
     """Trips and vehicles for the customer ``order``: ``(giant sequence, vehicle of each trip)``."""
     n = order.shape[0]
     m = fleet[0].shape[0]
-    # A fleet without reloads and fewer vehicles than customers: at most one trip per vehicle in the cut.
-    most = m if (not multi_trip and m < n) else -1
-    starts = _cut(d, demand, fleet, kinds, min_max, order, penalty, most)
+    limited = not multi_trip and m < n  # a fleet without reloads, smaller than one vehicle per customer
+    if limited and not min_max:
+        starts, kind = _labelled_cut(d, demand, fleet, kinds, np.bincount(fleet[5]), order, penalty)
+        if starts.shape[0]:
+            return _by_kind(order, starts, kind, fleet[5], m)
+    starts = _cut(d, demand, fleet, kinds, min_max, order, penalty, m if limited else -1)
     count = starts.shape[0]
     lo = starts
     hi = np.empty(count, dtype=np.int64)
@@ -167,6 +266,24 @@ def fleet_split(d, demand, fleet, kinds, multi_trip, min_max, order, penalty, ba
         if min_max:
             time[best_w] = best
     return _sequence(order, lo, hi, owner, multi_trip, m)
+
+
+@njit(cache=True)
+def _by_kind(order, starts, kind, vehicle_kind, m):
+    """The trips of a labelled cut, each given the next unused vehicle of its kind."""
+    count = starts.shape[0]
+    hi = np.empty(count, dtype=np.int64)
+    hi[:count - 1] = starts[1:]
+    hi[count - 1] = order.shape[0]
+    owner = np.zeros(count, dtype=np.int64)
+    taken = np.zeros(m, dtype=np.bool_)
+    for t in range(count):
+        for w in range(m):
+            if not taken[w] and vehicle_kind[w] == kind[t]:
+                taken[w] = True
+                owner[t] = w
+                break
+    return _sequence(order, starts, hi, owner, False, m)
 
 
 @njit(cache=True)

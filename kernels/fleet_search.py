@@ -23,8 +23,10 @@ moving it away pays).
 The moves, on granular neighbourhoods as in :mod:`nco.kernels.search`:
 relocate (1 to 3 customers), swap, 2-opt, 2-opt* and a customer alone into a
 new trip (an unused vehicle's, or a reloading vehicle's next); then, per
-pair of trips, the exchange of their vehicles, and each trip given to
-another vehicle (what chooses the vehicle types of a heterogeneous fleet).
+pair of trips, the exchange of their vehicles, each trip given to another
+vehicle (what chooses the vehicle types of a heterogeneous fleet), and two
+trips joined into one (on the first one's vehicle or a free one of another
+kind).
 SWAP* is not used here.
 """
 
@@ -329,6 +331,71 @@ def vehicle_pass(fleet, S, multi_trip, eps, penalty, barred, balance, min_max, m
 
 
 @njit(cache=True)
+def _dropped(fleet, vtrips, penalty, b, dist, load):
+    """Min-sum: what vehicle ``b`` stops costing when its trip of ``dist`` and ``load`` goes to another."""
+    saved = fleet[1][b] * dist + load_cost(load, float(fleet[0][b]), penalty)
+    return saved + (fleet[2][b] if vtrips[b] == 1 else 0.0)
+
+
+@njit(cache=True)
+def _merge(d, fleet, S, r, s, multi_trip, penalty, barred, balance, min_max):
+    """The best way to append row ``s`` to row ``r`` as one trip: on ``r``'s vehicle, or (min-sum) on an
+    unused vehicle of another kind. Returns ``(delta, vehicle)``."""
+    R, L, cf, cl, owner, vdist, vtrips = S
+    a, b = owner[r], owner[s]
+    join = d[R[r, L[r]], R[s, 1]] - d[R[r, L[r]], 0] - d[0, R[s, 1]]
+    dist_r, dist_s = cf[r, L[r] + 1], cf[s, L[s] + 1]
+    load_r, load_s = cl[r, L[r] + 1], cl[s, L[s] + 1]
+    ctx = _pair(fleet, vdist, vtrips, a, b, penalty, balance, min_max)
+    moved = 0.0 if ctx[15] != 0.0 else _moved(fleet[3], fleet[4], barred, R, s, 1, L[s], b, a)
+    best = moved + _loads(ctx, load_r, load_r + load_s, load_s, 0) + _priced(ctx, dist_s + join, 0, -dist_s, -1)
+    best_w = a
+    if min_max or a == b:
+        return best, best_w
+    tried = np.zeros(vdist.shape[0], dtype=np.bool_)
+    tried[fleet[5][a]] = True
+    for w in range(vdist.shape[0]):
+        if vtrips[w] > 0 or not _may_open(fleet, vtrips, multi_trip, w, tried):
+            continue
+        ctx = _pair(fleet, vdist, vtrips, a, w, penalty, balance, min_max)
+        moved = 0.0
+        if ctx[15] == 0.0:
+            moved = (_moved(fleet[3], fleet[4], barred, R, r, 1, L[r], a, w)
+                     + _moved(fleet[3], fleet[4], barred, R, s, 1, L[s], b, w))
+            if moved == np.inf:
+                continue
+        delta = (moved + _loads(ctx, load_r, 0, 0, load_r + load_s)
+                 + _priced(ctx, -dist_r, -1, dist_r + dist_s + join, 1) - _dropped(fleet, vtrips, penalty, b, dist_s,
+                                                                                    load_s))
+        if delta < best:
+            best, best_w = delta, w
+    return best, best_w
+
+
+@njit(cache=True)
+def merge_pass(d, demand, fleet, S, rt, ps, cb, multi_trip, eps, penalty, barred, balance, min_max, modified, clock):
+    """Join two trips into one where that pays, on the first trip's vehicle or (min-sum) an unused vehicle of
+    another kind: what consolidates many small trips onto a bigger vehicle, which single relocations do not
+    (each would overload a small one on the way). Returns the moves applied."""
+    R, L, cf, cl, owner, vdist, vtrips = S
+    moves = 0
+    for r in range(L.shape[0]):
+        for s in range(L.shape[0]):
+            if s == r or L[r] == 0 or L[s] == 0:
+                continue
+            delta, w = _merge(d, fleet, S, r, s, multi_trip, penalty, barred, balance, min_max)
+            if delta < -eps:
+                apply_relocate(d, demand, R, L, rt, ps, cf, cb, cl, s, 1, L[s], r, L[r])
+                owner[r] = w
+                refresh_vehicles(S, fleet)
+                clock[0] += 1
+                modified[r] = clock[0]
+                modified[s] = clock[0]
+                moves += 1
+    return moves
+
+
+@njit(cache=True)
 def fleet_pass(d, demand, fleet, neigh, order, S, rt, ps, cb, multi_trip, eps, penalty, barred, balance, min_max,
                modified, tested, clock, deadline):
     """One pass of node moves over the customers in ``order`` (the bookkeeping of
@@ -417,6 +484,8 @@ def fleet_search(d, demand, fleet, neigh, seq, vehicles, spare, multi_trip, min_
         moves = fleet_pass(d, demand, fleet, neigh, order, S, rt, ps, cb, multi_trip, eps, penalty, barred,
                            balance, min_max, modified, tested, clock, deadline)
         moves += vehicle_pass(fleet, S, multi_trip, eps, penalty, barred, balance, min_max, modified, clock)
+        moves += merge_pass(d, demand, fleet, S, rt, ps, cb, multi_trip, eps, penalty, barred, balance, min_max,
+                            modified, clock)
         if moves == 0:
             break
     return fleet_routes(S)

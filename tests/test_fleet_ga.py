@@ -1,0 +1,110 @@
+"""The genetic search on profiled fleets: its Split, its local search's pricing, and the solver end to end."""
+
+import numpy as np
+import pytest
+
+from nco.data import pvrp
+from nco.data.vrplib_io import read_instance
+from nco.kernels.fleet_search import fleet_search, fleet_value
+from nco.kernels.fleet_split import fleet_split
+from nco.solvers.genetic import Params
+from nco.solvers.genetic_fleet import BALANCE, FleetSearch, genetic_fleet
+
+PRESETS = [
+    lambda: pvrp.random_hcvrp(40, 5, seed=3),  # min-max, reloads, capacities and speeds differ
+    lambda: pvrp.random_pvrp(40, 3, "pvrp-p", "cluster", seed=3),  # preferences
+    lambda: pvrp.random_pvrp(40, 7, "pvrp-zc", "random", seed=3),  # zones
+]
+
+
+def _search(instance):
+    return FleetSearch(instance, seed=0, params=Params())
+
+
+def _searched_cost(search, seq, vehicles, penalty):
+    """What the fleet local search minimises: the objective (min-max: plus the balance term), plus penalties."""
+    value, excess, barred = fleet_value(search.dist, search.demand, search.fleet, search.min_max, seq, vehicles)
+    if search.min_max:
+        trips = np.bincount(vehicles, minlength=search.instance.num_vehicles)
+        dist = np.zeros(search.instance.num_vehicles)
+        for trip, v in zip(np.split(seq[1:-1], np.flatnonzero(seq[1:-1] == 0)), vehicles):
+            nodes = np.concatenate([[0], trip[trip > 0], [0]])
+            dist[v] += search.dist[nodes[:-1], nodes[1:]].sum()
+        value += BALANCE * float((search.fleet[1] * dist)[trips > 0].sum())
+    return value + penalty * excess + search.barred * barred
+
+
+@pytest.mark.parametrize("make", PRESETS)
+def test_the_local_search_never_makes_what_it_prices_worse(make):
+    """Each move's delta is priced from route sums; if one were wrong, some searches would end dearer."""
+    instance = make()
+    search = _search(instance)
+    for trial in range(8):
+        seq, vehicles = search.random_routes()
+        before = _searched_cost(search, seq, vehicles, search.penalty)
+        after_seq, after_vehicles = fleet_search(search.dist, search.demand, search.fleet, search.neighbours, seq,
+                                                 vehicles, 10, search.multi_trip, search.min_max, trial, -1.0,
+                                                 search.eps, search.penalty, search.barred, BALANCE)
+        assert sorted(after_seq[after_seq > 0]) == list(range(1, instance.num_nodes))  # every customer once
+        assert _searched_cost(search, after_seq, after_vehicles, search.penalty) <= before + 1e-6
+
+
+@pytest.mark.parametrize("make", PRESETS)
+def test_an_educated_feasible_individual_passes_the_checker_with_the_same_cost(make):
+    instance = make()
+    search = _search(instance)
+    child = search.educated(search.random_routes())
+    routes = [list(r) for r in np.split(child.seq[1:-1], np.flatnonzero(child.seq[1:-1] == 0)) if r.size]
+    routes = [[c for c in r if c] for r in routes]
+    if child.feasible:
+        assert instance.cost_of(routes, child.vehicles).objective == pytest.approx(child.distance)
+    assert len(routes) == len(child.vehicles)
+
+
+def test_the_limited_fleet_split_uses_no_kind_more_often_than_it_has_vehicles(shared):
+    instance = read_instance(shared / "hetero/hfvrp/X139-HD.vrp", pvrp)  # 13 vehicles of 5 kinds, filled to 87%
+    search = _search(instance)
+    kinds = search.fleet[5]
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        seq, vehicles = fleet_split(search.dist, search.demand, search.fleet, search.kinds, False, False,
+                                    rng.permutation(np.arange(1, instance.num_nodes)), search.penalty, search.barred)
+        assert len(set(vehicles.tolist())) == len(vehicles)  # one trip per vehicle
+        assert (np.bincount(kinds[vehicles], minlength=kinds.max() + 1) <= np.bincount(kinds)).all()
+
+
+@pytest.mark.parametrize("make", PRESETS)
+def test_ga_solves_every_preset_within_its_constraints_and_beats_insertion(make):
+    from nco.solvers.pvrp import insertion
+
+    instance = make()
+    start = insertion(instance, time_limit=1)
+    solution = genetic_fleet(instance, time_limit=30, max_iterations=60)
+    cost = instance.cost_of(solution.routes, solution.vehicles)  # the checker: zones, capacities, reloads
+    assert solution.solver == "ga" and solution.cost == pytest.approx(cost.objective)
+    assert solution.cost < start.cost  # insertion's solution is in its first population, and improved on
+
+
+def test_ga_is_deterministic_for_a_seed_under_an_iteration_limit():
+    instance = pvrp.random_hcvrp(30, 3, seed=4)
+    a, b = (genetic_fleet(instance, time_limit=30, seed=7, max_iterations=30) for _ in range(2))
+    assert a.routes == b.routes and a.vehicles == b.vehicles
+
+
+def test_ga_fills_a_tight_fleet_that_defeats_insertion(shared):
+    instance = read_instance(shared / "hetero/hfvrp/X115-HVRP.vrp", pvrp)  # 19 vehicles, filled to 96%
+    solution = genetic_fleet(instance, time_limit=10)
+    cost = instance.cost_of(solution.routes, solution.vehicles)
+    assert cost.trips.max() == 1 and 19412.56 - 1e-6 <= solution.cost < 1.25 * 19412.56  # BKS 19412.56
+
+
+def test_ga_refuses_a_start_that_breaks_the_fleet():
+    from nco.data import Solution, SolutionError
+
+    coords = np.array([[0, 0], [0, 1], [1, 1], [1, 0], [2, 0]], dtype=float)
+    instance = pvrp.PVRPInstance.from_coords(coords, np.array([0, 2, 2, 2, 4]), capacity=np.array([10, 10]),
+                                             allowed=np.array([[1, 1, 1, 1], [1, 1, 1, 0]], dtype=bool))
+    barred = Solution(routes=((1, 2, 3, 4),), cost=0.0, problem="pvrp", vehicles=(1,))  # vehicle 1 may not serve 4
+    with pytest.raises(SolutionError, match="customer 4 is served by a vehicle that may not serve it"):
+        genetic_fleet(instance, time_limit=1, initial=barred)
+    assert genetic_fleet(instance, time_limit=1, max_iterations=5).vehicles  # and without it, solved

@@ -87,6 +87,10 @@ class FleetSearch(GeneticSearch):
                            BALANCE)
         return self._make(out)
 
+    def improved(self, routes: Routes, deadline: float | None) -> Individual:
+        """``routes`` (a feasible ``(sequence, vehicles)``) after the local search with hard capacities."""
+        return self._educate(self._as_routes(routes), -1.0, deadline)
+
     def _fallback(self, deadline: float) -> Individual:
         """Cheapest insertion (customers by decreasing demand), educated with hard capacities."""
         order = np.argsort(-self.demand[1:], kind="stable") + 1
@@ -94,7 +98,7 @@ class FleetSearch(GeneticSearch):
         if not seq.size:
             raise SolverError(f"ga: no feasible solution of {self.instance.name} within the time limit; give it "
                               "more time")
-        return self._educate((seq, vehicles), -1.0, deadline)
+        return self.improved((seq, vehicles), deadline)
 
 
 def genetic_fleet(instance: FleetInstance, time_limit: float = 10.0, seed: int = 0, initial: Solution | None = None,

@@ -13,11 +13,11 @@ import numpy as np
 
 from nco.data import Solution, SolverError
 from nco.data.pvrp import PVRPInstance
-from nco.data.solution import from_sequence
+from nco.data.solution import from_sequence, to_sequence
 
 from .common import Clock, check_time_limit, fleet_insertion
 from .genetic import Params
-from .genetic_fleet import genetic_fleet
+from .genetic_fleet import FLEET_PARAMS, FleetSearch, genetic_fleet
 from .ortools_fleet import ortools_fleet
 
 INSERTION_TRIES = 50  # orders tried before a tight fleet is declared unfillable by insertion
@@ -62,7 +62,19 @@ def ortools(instance: PVRPInstance, time_limit: float = 10.0, seed: int = 0,
                          initial=initial, fallback=start)
 
 
-SOLVERS: dict[str, Any] = {"ga": genetic_fleet, "ortools": ortools, "insertion": insertion}
+def local_search(instance: PVRPInstance, time_limit: float = 10.0, seed: int = 0,
+                 initial: Solution | None = None) -> Solution:
+    """The fleet local search (:mod:`nco.kernels.fleet_search`, capacities hard) from ``initial`` or, without
+    one, from :func:`insertion`'s solution (given at most half the limit), to a local optimum or the limit."""
+    clock = Clock(check_time_limit(time_limit))
+    start = initial or insertion(instance, time_limit=0.5 * clock.time_limit, seed=seed)
+    instance.cost_of(start.routes, start.vehicles)  # a SolutionError when a caller's start does not fit
+    search = FleetSearch(instance, seed, FLEET_PARAMS)
+    best = search.improved((to_sequence(start.routes), np.asarray(start.vehicles)), clock.deadline)
+    return clock.finish(instance, from_sequence(best.seq), "ls", vehicles=best.vehicles)
+
+
+SOLVERS: dict[str, Any] = {"ga": genetic_fleet, "ls": local_search, "ortools": ortools, "insertion": insertion}
 
 
 def warm_up(instance: PVRPInstance) -> None:

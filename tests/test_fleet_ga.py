@@ -108,3 +108,15 @@ def test_ga_refuses_a_start_that_breaks_the_fleet():
     with pytest.raises(SolutionError, match="customer 4 is served by a vehicle that may not serve it"):
         genetic_fleet(instance, time_limit=1, initial=barred)
     assert genetic_fleet(instance, time_limit=1, max_iterations=5).vehicles  # and without it, solved
+
+
+@pytest.mark.parametrize("make", PRESETS)
+def test_ls_improves_insertion_within_every_constraint(make):
+    from nco.solvers.pvrp import insertion, local_search
+
+    instance = make()
+    start = insertion(instance, time_limit=1)
+    solution = local_search(instance, time_limit=5, initial=start)
+    cost = instance.cost_of(solution.routes, solution.vehicles)
+    assert solution.solver == "ls" and solution.cost == pytest.approx(cost.objective)
+    assert solution.cost < start.cost

@@ -34,7 +34,10 @@ class FleetSearch(GeneticSearch):
 
     instance: FleetInstance  # type: ignore[assignment]
 
-    def _prepare(self, instance, params: Params) -> float:  # type: ignore[override]
+    def __init__(self, instance: FleetInstance, seed: int, params: Params):
+        super().__init__(instance, seed, params)  # type: ignore[arg-type]  # the base reads what fleets have too
+
+    def _prepare(self, instance, params: Params) -> float:
         self.min_max = instance.objective == "min-max"
         self.multi_trip = bool(instance.multi_trip)
         self.dist = prepared_matrix(instance.distance)
@@ -119,6 +122,6 @@ def genetic_fleet(instance: FleetInstance, time_limit: float = 10.0, seed: int =
         seq, vehicles = fleet_insertion(instance, np.argsort(-instance.demand[1:], kind="stable") + 1)
         if seq.size:
             sequences.append((seq, vehicles))
-    search = FleetSearch(instance, seed, params or FLEET_PARAMS)  # type: ignore[arg-type]
+    search = FleetSearch(instance, seed, params or FLEET_PARAMS)
     best = search.run(clock, sequences, max_iterations)
     return clock.finish(instance, from_sequence(best.seq), "ga", vehicles=best.vehicles)

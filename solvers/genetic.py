@@ -204,7 +204,7 @@ class GeneticSearch:
         """``routes`` (a giant sequence) after the education every child gets, at the current penalty."""
         return self._educate(self._as_routes(routes), self.penalty, None)
 
-    def random_routes(self) -> np.ndarray:
+    def random_routes(self) -> Routes:
         """A random giant tour cut by Split: what the first population is made of before education."""
         return self._routes_of(self.rng.permutation(np.arange(1, self.n, dtype=np.int64)), self.penalty)
 

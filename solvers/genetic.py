@@ -187,8 +187,10 @@ class GeneticSearch:
         return self._educate(start, -1.0, deadline)
 
     # -- children --------------------------------------------------------------------------------
-    def _child(self, giant: np.ndarray, deadline: float) -> None:
-        self._offspring(self._routes_of(giant, self.penalty), deadline)
+    def _crossover(self, a: Individual, b: Individual) -> Routes:
+        """A child of ``a`` and ``b`` before education: order crossover of their giant tours, then Split."""
+        start, end = self.rng.integers(len(a.giant), size=2)
+        return self._routes_of(order_crossover(a.giant, b.giant, int(start), int(end)), self.penalty)
 
     def _offspring(self, routes: Routes, deadline: float) -> None:
         """Educate ``routes``, add it, and half the time repair it when infeasible."""
@@ -278,8 +280,7 @@ class GeneticSearch:
         while clock.remaining() > 0 and (max_iterations is None or iteration < max_iterations):
             iteration += 1
             a, b = self._tournament(), self._tournament()
-            start, end = self.rng.integers(len(a.giant), size=2)
-            self._child(order_crossover(a.giant, b.giant, int(start), int(end)), deadline)
+            self._offspring(self._crossover(a, b), deadline)
             if len(self.recent_feasible) >= 100 and not self.one_tour:
                 self._adapt_penalty()
             if self.best is not None and self.best.distance < best_cost - 1e-9:

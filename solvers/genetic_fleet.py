@@ -27,6 +27,13 @@ BALANCE = 0.01  # min-max: weight of the sum of times beside the longest time in
 # A smaller population than the CVRP's: at 10 s it did better on 5 of 6 HFVRP files (X139-HD 17875 against
 # 18197 with mu 25, lambda 40; X214-HVRP 17438 against 17942), where an education costs 10-30 ms.
 FLEET_PARAMS = Params(mu=12, lam=20)
+ROUTE_CROSSOVER = 0.5  # share of the children made by route crossover rather than by giant tours and Split
+
+
+def _trips(seq: np.ndarray) -> list[np.ndarray]:
+    """The trips of a giant sequence, each an array of its customers."""
+    cuts = np.flatnonzero(seq == 0)
+    return [seq[i + 1:j] for i, j in zip(cuts[:-1], cuts[1:]) if j > i + 1]
 
 
 class FleetSearch(GeneticSearch):
@@ -75,6 +82,56 @@ class FleetSearch(GeneticSearch):
     def _as_routes(self, seed: Routes) -> Routes:
         seq, vehicles = seed
         return np.asarray(seq, dtype=np.int64), np.asarray(vehicles, dtype=np.int64)
+
+    def _crossover(self, a: Individual, b: Individual) -> Routes:
+        """Half the children by the giant-tour crossover and Split, half by :meth:`_route_crossover`."""
+        if self.rng.random() < ROUTE_CROSSOVER:
+            return self._route_crossover(a, b)
+        return super()._crossover(a, b)
+
+    def _route_crossover(self, a: Individual, b: Individual) -> Routes:
+        """Route crossover (after PyVRP's SREX): ``a``'s trips around a random customer (those holding it or
+        one of its nearest, up to the granular count) with their vehicles, then ``b``'s trips without those
+        customers. Without reloads, a ``b`` trip whose vehicle ``a``'s part already drives takes a free
+        vehicle of the same kind, else the largest free one, else joins the child's emptiest trip."""
+        assert a.vehicles is not None and b.vehicles is not None
+        trips_a, trips_b = _trips(a.seq), _trips(b.seq)
+        c = int(self.rng.integers(1, self.n))
+        near = self.neighbours[c, :int(self.rng.integers(1, self.neighbours.shape[1] + 1))]
+        where = np.zeros(self.n, dtype=np.int64)
+        for t, trip in enumerate(trips_a):
+            where[trip] = t
+        chosen = sorted({int(where[c]), *(int(where[v]) for v in near)})
+        trips = [trips_a[t] for t in chosen]
+        vehicles = [int(a.vehicles[t]) for t in chosen]
+        taken = np.zeros(self.n, dtype=np.bool_)
+        for trip in trips:
+            taken[trip] = True
+        for trip, v in zip(trips_b, b.vehicles):
+            rest = trip[~taken[trip]]
+            if rest.size:
+                self._place(trips, vehicles, rest, int(v))
+        return to_sequence(trips), np.asarray(vehicles, dtype=np.int64)
+
+    def _place(self, trips: list[np.ndarray], vehicles: list[int], trip: np.ndarray, v: int) -> None:
+        """Add ``trip`` to the child on vehicle ``v``, or (without reloads, ``v`` taken) as the docstring of
+        :meth:`_route_crossover` says."""
+        if self.multi_trip or v not in vehicles:
+            trips.append(trip)
+            vehicles.append(v)
+            return
+        capacity, kinds = self.fleet[0], self.fleet[5]
+        free = np.ones(len(capacity), dtype=np.bool_)
+        free[vehicles] = False
+        same = np.flatnonzero(free & (kinds == kinds[v]))
+        if same.size or free.any():
+            w = int(same[0]) if same.size else int(np.flatnonzero(free)[np.argmax(capacity[free])])
+            trips.append(trip)
+            vehicles.append(w)
+            return
+        room = [capacity[u] - self.demand[t].sum() for t, u in zip(trips, vehicles)]
+        k = int(np.argmax(room))
+        trips[k] = np.concatenate([trips[k], trip])
 
     def _routes_of(self, giant: np.ndarray, penalty: float) -> Routes:
         return fleet_split(self.dist, self.demand, self.fleet, self.kinds, self.multi_trip, self.min_max,

@@ -111,7 +111,7 @@ class FleetSearch(GeneticSearch):
             rest = trip[~taken[trip]]
             if rest.size:
                 self._place(trips, vehicles, rest, int(v))
-        return to_sequence(trips), np.asarray(vehicles, dtype=np.int64)
+        return to_sequence([t.tolist() for t in trips]), np.asarray(vehicles, dtype=np.int64)
 
     def _place(self, trips: list[np.ndarray], vehicles: list[int], trip: np.ndarray, v: int) -> None:
         """Add ``trip`` to the child on vehicle ``v``, or (without reloads, ``v`` taken) as the docstring of

@@ -120,3 +120,24 @@ def test_ls_improves_insertion_within_every_constraint(make):
     cost = instance.cost_of(solution.routes, solution.vehicles)
     assert solution.solver == "ls" and solution.cost == pytest.approx(cost.objective)
     assert solution.cost < start.cost
+
+
+def _check_route_crossover(instance):
+    search = _search(instance)
+    a, b = (search.educated(search.random_routes()) for _ in range(2))
+    for _ in range(20):
+        seq, vehicles = search._route_crossover(a, b)
+        assert sorted(seq[seq > 0]) == list(range(1, instance.num_nodes))
+        assert len(vehicles) == int((seq[1:] == 0).sum()) and vehicles.min() >= 0
+        assert vehicles.max() < instance.num_vehicles
+        if not instance.multi_trip:
+            assert len(set(vehicles.tolist())) == len(vehicles)  # one trip per vehicle
+
+
+@pytest.mark.parametrize("make", PRESETS)
+def test_the_route_crossover_serves_every_customer_once_with_vehicles_of_the_fleet(make):
+    _check_route_crossover(make())
+
+
+def test_the_route_crossover_keeps_one_trip_per_vehicle_of_a_limited_fleet(shared):
+    _check_route_crossover(read_instance(shared / "hetero/hfvrp/X139-HD.vrp", pvrp))

@@ -5,12 +5,12 @@ depot sentinels, prefix sums of distance and load), with ``owner[row]`` the
 vehicle that drives the row (-1: an empty row, a trip not yet given to
 anyone). A vehicle may own several rows when the fleet reloads (one per
 trip). The fleet is the tuple ``fleet = (capacity, rate, fixed, credit,
-allowed, kind, zoned)``, per vehicle: capacity, cost per unit of distance (min-sum:
-unit cost + time weight / speed; min-max: 1 / speed, so that it prices time),
-fixed cost (charged once a vehicle drives), ``credit [m, n]`` (the preference
-weight times the preference, taken off the cost for each customer served),
-``allowed [m, n]``, ``kind [m]`` (vehicles of one kind are identical) and
-whether any credit or bar is there at all (``fleet = (..., kind, zoned)``).
+allowed, kind, zoned)``: per vehicle its capacity, its cost per unit of
+distance (min-sum: unit cost + time weight / speed; min-max: 1 / speed, so
+that it prices time) and its fixed cost (charged once it drives);
+``credit [m, n]`` (the preference weight times the preference, taken off the
+cost for each customer served), ``allowed [m, n]``, ``kind [m]`` (vehicles of
+one kind are identical), and ``zoned``: whether any credit or bar is there.
 
 The objective a move is priced with: min-sum, the sum over vehicles of fixed
 + rate x distance, less the credits; min-max, the longest vehicle time plus

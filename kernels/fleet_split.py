@@ -53,8 +53,8 @@ def _trip_price(d, demand, fleet, kinds, min_max, order, i, j, penalty, ok, cred
 
 @njit(cache=True)
 def _cut(d, demand, fleet, kinds, min_max, order, penalty, most):
-    """The shortest-path cut into at most ``most`` trips (< 0: any number): ``(trip count, starts)`` where
-    ``starts[k]`` is where trip ``k`` starts (trip ``count - 1`` ends at the end)."""
+    """The shortest-path cut into at most ``most`` trips (< 0: any number): ``starts``, where ``starts[k]`` is
+    where trip ``k`` starts in ``order`` (the last trip ends at the end)."""
     n = order.shape[0]
     layers = n if most < 0 else min(n, most)
     # best[k, j]: the cheapest cut of order[:j] into k trips (with no limit, one layer holds every count)
@@ -209,7 +209,7 @@ def _price(d, demand, fleet, min_max, order, lo, hi, w, used, time_w, penalty, b
         extra -= credit[w, c]
         if not allowed[w, c]:
             extra += barred
-    extra += load_cost(load, cap[w], max(penalty, 0.0))
+    extra += load_cost(load, cap[w], max(penalty, 0.0))  # hard capacities (< 0): the search splits it
     if min_max:
         return time_w + rate[w] * dist + extra
     return rate[w] * dist + (0.0 if used else fixed[w]) + extra

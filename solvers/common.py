@@ -85,9 +85,19 @@ def vehicle_kinds(instance: FleetInstance) -> np.ndarray:
     return out
 
 
-def fleet_insertion(instance: FleetInstance, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cheapest insertion of the customers in ``order`` (:func:`nco.kernels.fleet.cheapest_insertion`):
-    ``(giant sequence, vehicle of each trip)``, the sequence empty when a customer fits nowhere."""
+def fleet_start(instance: FleetInstance, start: Solution) -> tuple[np.ndarray, np.ndarray]:
+    """A caller's starting solution of a fleet as the kernels take it, ``(giant sequence, vehicle of each
+    trip)``, after the fleet checker accepted it (a :class:`SolutionError` when it does not fit)."""
+    instance.cost_of(start.routes, start.vehicles)
+    return to_sequence(start.routes), np.asarray(start.vehicles, dtype=np.int64)
+
+
+def fleet_insertion(instance: FleetInstance, order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Cheapest insertion of the customers in ``order`` (by default by decreasing demand;
+    :func:`nco.kernels.fleet.cheapest_insertion`): ``(giant sequence, vehicle of each trip)``, the sequence
+    empty when a customer fits nowhere."""
+    if order is None:
+        order = np.argsort(-instance.demand[1:], kind="stable") + 1
     preference = np.concatenate([np.zeros((instance.num_vehicles, 1)), instance.preference], 1)
     return cheapest_insertion(instance.distance, instance.demand, instance.capacity, instance.speed,
                               instance.fixed_cost, instance.unit_cost, preference, instance.node_mask(),

@@ -20,7 +20,7 @@ from nco.kernels.fleet_search import fleet_search, fleet_value
 from nco.kernels.fleet_split import fleet_split
 from nco.kernels.search import default_spare
 
-from .common import Clock, check_time_limit, fleet_insertion, vehicle_kinds
+from .common import Clock, check_time_limit, fleet_insertion, fleet_start, vehicle_kinds
 from .genetic import GeneticSearch, Individual, Params, Routes
 
 BALANCE = 0.01  # min-max: weight of the sum of times beside the longest time in the search's objective
@@ -28,12 +28,6 @@ BALANCE = 0.01  # min-max: weight of the sum of times beside the longest time in
 # 18197 with mu 25, lambda 40; X214-HVRP 17438 against 17942), where an education costs 10-30 ms.
 FLEET_PARAMS = Params(mu=12, lam=20)
 ROUTE_CROSSOVER = 0.5  # share of the children made by route crossover rather than by giant tours and Split
-
-
-def _trips(seq: np.ndarray) -> list[np.ndarray]:
-    """The trips of a giant sequence, each an array of its customers."""
-    cuts = np.flatnonzero(seq == 0)
-    return [seq[i + 1:j] for i, j in zip(cuts[:-1], cuts[1:]) if j > i + 1]
 
 
 class FleetSearch(GeneticSearch):
@@ -95,7 +89,7 @@ class FleetSearch(GeneticSearch):
         customers. Without reloads, a ``b`` trip whose vehicle ``a``'s part already drives takes a free
         vehicle of the same kind, else the largest free one, else joins the child's emptiest trip."""
         assert a.vehicles is not None and b.vehicles is not None
-        trips_a, trips_b = _trips(a.seq), _trips(b.seq)
+        trips_a, trips_b = ([np.asarray(t, dtype=np.int64) for t in from_sequence(p.seq)] for p in (a, b))
         c = int(self.rng.integers(1, self.n))
         near = self.neighbours[c, :int(self.rng.integers(1, self.neighbours.shape[1] + 1))]
         where = np.zeros(self.n, dtype=np.int64)
@@ -153,8 +147,7 @@ class FleetSearch(GeneticSearch):
 
     def _fallback(self, deadline: float) -> Individual:
         """Cheapest insertion (customers by decreasing demand), educated with hard capacities."""
-        order = np.argsort(-self.demand[1:], kind="stable") + 1
-        seq, vehicles = fleet_insertion(self.instance, order)
+        seq, vehicles = fleet_insertion(self.instance)
         if not seq.size:
             raise SolverError(f"ga: no feasible solution of {self.instance.name} within the time limit; give it "
                               "more time")
@@ -172,11 +165,9 @@ def genetic_fleet(instance: FleetInstance, time_limit: float = 10.0, seed: int =
     """
     clock = Clock(check_time_limit(time_limit))
     starts = ([initial] if initial is not None else []) + list(seeds or [])
-    for start in starts:
-        instance.cost_of(start.routes, start.vehicles)  # a SolutionError when it does not fit
-    sequences: list[Routes] = [(to_sequence(s.routes), np.asarray(s.vehicles, dtype=np.int64)) for s in starts]
+    sequences: list[Routes] = [fleet_start(instance, s) for s in starts]
     if not sequences:
-        seq, vehicles = fleet_insertion(instance, np.argsort(-instance.demand[1:], kind="stable") + 1)
+        seq, vehicles = fleet_insertion(instance)
         if seq.size:
             sequences.append((seq, vehicles))
     search = FleetSearch(instance, seed, params or FLEET_PARAMS)

@@ -13,9 +13,9 @@ import numpy as np
 
 from nco.data import Solution, SolverError
 from nco.data.pvrp import PVRPInstance
-from nco.data.solution import from_sequence, to_sequence
+from nco.data.solution import from_sequence
 
-from .common import Clock, check_time_limit, fleet_insertion
+from .common import Clock, check_time_limit, fleet_insertion, fleet_start
 from .genetic import Params
 from .genetic_fleet import FLEET_PARAMS, FleetSearch, genetic_fleet
 from .ortools_fleet import ortools_fleet
@@ -30,7 +30,7 @@ def insertion(instance: PVRPInstance, time_limit: float = 10.0, seed: int = 0,
     ``seed`` until one fits or ``INSERTION_TRIES`` or the time limit are spent. ``initial`` is not used."""
     clock = Clock(check_time_limit(time_limit))
     rng = np.random.default_rng(seed)
-    order = np.argsort(-instance.demand[1:], kind="stable") + 1
+    order = None  # first by decreasing demand
     for _ in range(INSERTION_TRIES):
         seq, vehicles = fleet_insertion(instance, order)
         if seq.size:
@@ -68,9 +68,8 @@ def local_search(instance: PVRPInstance, time_limit: float = 10.0, seed: int = 0
     one, from :func:`insertion`'s solution (given at most half the limit), to a local optimum or the limit."""
     clock = Clock(check_time_limit(time_limit))
     start = initial or insertion(instance, time_limit=0.5 * clock.time_limit, seed=seed)
-    instance.cost_of(start.routes, start.vehicles)  # a SolutionError when a caller's start does not fit
     search = FleetSearch(instance, seed, FLEET_PARAMS)
-    best = search.improved((to_sequence(start.routes), np.asarray(start.vehicles)), clock.deadline)
+    best = search.improved(fleet_start(instance, start), clock.deadline)
     return clock.finish(instance, from_sequence(best.seq), "ls", vehicles=best.vehicles)
 
 

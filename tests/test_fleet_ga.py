@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nco.data import pvrp
+from nco.data import from_sequence, pvrp
 from nco.data.vrplib_io import read_instance
 from nco.kernels.fleet_search import fleet_search, fleet_value
 from nco.kernels.fleet_split import fleet_split
@@ -27,8 +27,8 @@ def _searched_cost(search, seq, vehicles, penalty):
     if search.min_max:
         trips = np.bincount(vehicles, minlength=search.instance.num_vehicles)
         dist = np.zeros(search.instance.num_vehicles)
-        for trip, v in zip(np.split(seq[1:-1], np.flatnonzero(seq[1:-1] == 0)), vehicles):
-            nodes = np.concatenate([[0], trip[trip > 0], [0]])
+        for trip, v in zip(from_sequence(seq), vehicles):
+            nodes = np.array([0, *trip, 0])
             dist[v] += search.dist[nodes[:-1], nodes[1:]].sum()
         value += BALANCE * float((search.fleet[1] * dist)[trips > 0].sum())
     return value + penalty * excess + search.barred * barred
@@ -54,8 +54,7 @@ def test_an_educated_feasible_individual_passes_the_checker_with_the_same_cost(m
     instance = make()
     search = _search(instance)
     child = search.educated(search.random_routes())
-    routes = [list(r) for r in np.split(child.seq[1:-1], np.flatnonzero(child.seq[1:-1] == 0)) if r.size]
-    routes = [[c for c in r if c] for r in routes]
+    routes = from_sequence(child.seq)
     if child.feasible:
         assert instance.cost_of(routes, child.vehicles).objective == pytest.approx(child.distance)
     assert len(routes) == len(child.vehicles)

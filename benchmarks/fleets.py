@@ -44,11 +44,25 @@ def _pyvrp_fleet(path: str, instance, seconds: float) -> tuple[list[list[int]], 
         free[t] = [k for k in range(instance.num_vehicles) if int(instance.capacity[k]) * 1000 == kind.capacity[0]
                    and round(instance.fixed_cost[k] * 100 * 1000) == kind.fixed_cost
                    and round(instance.unit_cost[k] * 100) == kind.unit_distance_cost]
-    routes, vehicles = [], []
+    trips = _pyvrp_trips(result)  # one per route: these fleets do not reload
+    return [trip for trip, _ in trips], [free[kind].pop(0) for _, kind in trips]
+
+
+def _pyvrp_trips(result) -> list[tuple[list[int], int]]:
+    """A PyVRP result's trips in our node numbers, each with its route's vehicle type; a route that reloads
+    at the depot is one trip per load."""
+    trips = []
     for route in result.best.routes():
-        routes.append([int(a.idx) + 1 for a in route if a.is_client()])
-        vehicles.append(free[route.vehicle_type()].pop(0))
-    return routes, vehicles
+        trip: list[int] = []
+        for activity in route:
+            if activity.is_client():
+                trip.append(int(activity.idx) + 1)
+            elif trip:  # a reload: the trip ends
+                trips.append((trip, route.vehicle_type()))
+                trip = []
+        if trip:
+            trips.append((trip, route.vehicle_type()))
+    return trips
 
 
 def _hfvrp_task(path: str, solver: str, seconds: float) -> dict:
@@ -100,20 +114,8 @@ def _pyvrp_hcvrp(instance, seconds: float) -> tuple[list[list[int]], list[int]]:
                 if i != j:
                     model.add_edge(places[i], places[j], distance=int(times[i, j]), profile=profile)
     result = model.solve(stop=MaxRuntime(seconds), seed=0, display=False)
-    routes, vehicles = [], []
-    for route in result.best.routes():
-        trip: list[int] = []
-        for activity in route:
-            if activity.is_client():
-                trip.append(int(activity.idx) + 1)
-            elif trip:  # a reload: the trip ends
-                routes.append(trip)
-                vehicles.append(route.vehicle_type())
-                trip = []
-        if trip:
-            routes.append(trip)
-            vehicles.append(route.vehicle_type())
-    return routes, vehicles
+    trips = _pyvrp_trips(result)  # vehicle type v is our vehicle v
+    return [trip for trip, _ in trips], [kind for _, kind in trips]
 
 
 def _hcvrp_task(path: str, index: int, objective: str, solver: str, seconds: float) -> dict:

@@ -4,30 +4,20 @@ The route state is :mod:`nco.kernels.routes`' (rows of customers between
 depot sentinels, prefix sums of distance and load), with ``owner[row]`` the
 vehicle that drives the row (-1: an empty row, a trip not yet given to
 anyone). A vehicle may own several rows when the fleet reloads (one per
-trip). The fleet is the tuple ``fleet = (capacity, rate, fixed, credit,
-allowed, kind, zoned)``: per vehicle its capacity, its cost per unit of
-distance (min-sum: unit cost + time weight / speed; min-max: 1 / speed, so
-that it prices time) and its fixed cost (charged once it drives);
-``credit [m, n]`` (the preference weight times the preference, taken off the
-cost for each customer served), ``allowed [m, n]``, ``kind [m]`` (vehicles of
-one kind are identical), and ``zoned``: whether any credit or bar is there.
-
-The objective a move is priced with: min-sum, the sum over vehicles of fixed
-+ rate x distance, less the credits; min-max, the longest vehicle time plus
-``balance`` times the sum of times (the sum guides the search where the
-longest does not change). Loads above a vehicle's capacity cost ``penalty``
-per unit (``penalty < 0``: forbidden), and a customer on a vehicle that may
-not serve it costs ``barred`` (moves never put one there; a start may, and
-moving it away pays).
+trip). The fleet tuple and the objective moves are priced with are
+:mod:`nco.kernels.fleet_price`'s. A customer on a vehicle that may not serve
+it costs ``barred``: moves never put one there; a start may, and moving it
+away pays.
 
 The moves, on granular neighbourhoods as in :mod:`nco.kernels.search`:
 relocate (1 to 3 customers), swap, 2-opt, 2-opt* and a customer alone into a
 new trip (an unused vehicle's, or a reloading vehicle's next); then, per
 pair of trips, the exchange of their vehicles, each trip given to another
-vehicle (what chooses the vehicle types of a heterogeneous fleet), and two
+vehicle (what chooses the vehicle types of a heterogeneous fleet), two
 trips joined into one (on the first one's vehicle or a free one of another
-kind).
-SWAP* is not used here.
+kind), and SWAP* between trips that hold neighbours
+(:mod:`nco.kernels.fleet_swapstar`). Customers of overloaded trips may go to
+any trip (:mod:`nco.kernels.fleet_repair`).
 """
 
 from __future__ import annotations
@@ -36,158 +26,12 @@ import numpy as np
 from numba import njit
 
 from .clock import CHECK_EVERY, past
-from .moves import (apply_relocate, apply_swap, apply_two_opt, apply_two_opt_star, delta_relocate, delta_swap,
-                    delta_two_opt)
+from .fleet_price import (load_change, moved_cost, pair_context, priced, refresh_vehicles, relocate_delta, swap_delta,
+                          two_opt_star_delta)
+from .fleet_repair import overload_pass
+from .fleet_swapstar import fleet_swap_star_pass
+from .moves import (apply_relocate, apply_swap, apply_two_opt, apply_two_opt_star, delta_two_opt)
 from .routes import build_state, load_cost
-
-
-@njit(cache=True)
-def _pair(fleet, vdist, vtrips, a, b, penalty, balance, min_max):
-    """What pricing a move between vehicles ``a`` and ``b`` (maybe the same) reads, as one tuple of numbers
-    (passed by value: a move's delta reads no per-vehicle array, which made it three times dearer):
-    ``(rate a, rate b, fixed saved when a's last trip empties, fixed paid when b starts, fixed saved when b's
-    last trip empties, same vehicle, min-max, distance a, distance b, longest time of the others, longest
-    time, balance, capacity a, capacity b, penalty, no credits or bars to price)``."""
-    cap, rate, fixed, kind, zoned = fleet[0], fleet[1], fleet[2], fleet[5], fleet[6]
-    others = 0.0
-    longest = 0.0
-    if min_max:
-        for w in range(vdist.shape[0]):
-            t = rate[w] * vdist[w]
-            longest = max(longest, t)
-            if w != a and w != b:
-                others = max(others, t)
-    plain = a == b or not zoned or kind[a] == kind[b]
-    return (rate[a], rate[b], fixed[a] if vtrips[a] == 1 else 0.0, fixed[b] if vtrips[b] == 0 else 0.0,
-            fixed[b] if vtrips[b] == 1 else 0.0, 1.0 if a == b else 0.0, 1.0 if min_max else 0.0, vdist[a],
-            vdist[b], others, longest, balance, float(cap[a]), float(cap[b]), penalty, 1.0 if plain else 0.0)
-
-
-@njit(cache=True, inline="always")
-def _priced(ctx, dr, tr, ds, ts):
-    """The objective's change when the first vehicle's distance and trips change by ``dr, tr`` and the
-    second's by ``ds, ts`` (the same vehicle: by the sums)."""
-    if ctx[5] != 0.0:
-        change = ctx[0] * (dr + ds)
-    else:
-        change = ctx[0] * dr + ctx[1] * ds
-        if ctx[6] == 0.0:
-            if tr < 0:
-                change -= ctx[2]
-            if ts > 0:
-                change += ctx[3]
-            elif ts < 0:
-                change -= ctx[4]
-    if ctx[6] == 0.0:
-        return change
-    time_a = ctx[0] * (ctx[7] + dr + (ds if ctx[5] != 0.0 else 0.0))
-    time_b = 0.0 if ctx[5] != 0.0 else ctx[1] * (ctx[8] + ds)
-    return max(ctx[9], time_a, time_b) - ctx[10] + ctx[11] * change
-
-
-@njit(cache=True, inline="always")
-def _loads(ctx, old_a, new_a, old_b, new_b):
-    """Change of the load costs of a trip of the first vehicle and one of the second."""
-    return (load_cost(new_a, ctx[12], ctx[14]) - load_cost(old_a, ctx[12], ctx[14])
-            + load_cost(new_b, ctx[13], ctx[14]) - load_cost(old_b, ctx[13], ctx[14]))
-
-
-@njit(cache=True)
-def _moved(credit, allowed, barred, R, r, lo, hi, src, dst):
-    """Cost change of customers ``R[r, lo..hi]`` going from vehicle ``src`` to ``dst``: credits and bars
-    (inf when ``dst`` may not serve one of them). Only called when the pair has credits or bars to price."""
-    change = 0.0
-    for q in range(lo, hi + 1):
-        c = R[r, q]
-        if not allowed[dst, c]:
-            return np.inf
-        change += credit[src, c] - credit[dst, c]
-        if not allowed[src, c]:
-            change -= barred
-    return change
-
-
-@njit(cache=True, inline="always")
-def _relocate(d, R, L, cf, cl, ctx, Z, r, i, k, s, p):
-    """Delta of moving ``R[r, i:i+k]`` after position ``p`` of row ``s`` (a non-empty row); ``ctx`` is
-    :func:`_pair`'s for the rows' vehicles, ``Z = (credit, allowed, barred, vehicle of r, vehicle of s)``."""
-    if p < 0 or p > L[s] or i + k - 1 > L[r]:
-        return np.inf
-    if r == s:
-        dd = delta_relocate(d, 0, R, L, cl, r, i, k, s, p)
-        return np.inf if dd == np.inf else _priced(ctx, dd, 0, 0.0, 0)
-    moved = 0.0
-    if ctx[15] == 0.0:
-        moved = _moved(Z[0], Z[1], Z[2], R, r, i, i + k - 1, Z[3], Z[4])
-        if moved == np.inf:
-            return np.inf
-    before, first, last, after = R[r, i - 1], R[r, i], R[r, i + k - 1], R[r, i + k]
-    x, y = R[s, p], R[s, p + 1]
-    inner = cf[r, i + k - 1] - cf[r, i]
-    dr = d[before, after] - d[before, first] - d[last, after] - inner
-    ds = d[x, first] + inner + d[last, y] - d[x, y]
-    seg = cl[r, i + k - 1] - cl[r, i - 1]
-    load_r, load_s = cl[r, L[r] + 1], cl[s, L[s] + 1]
-    tr = -1 if L[r] == k else 0
-    return moved + _loads(ctx, load_r, load_r - seg, load_s, load_s + seg) + _priced(ctx, dr, tr, ds, 0)
-
-
-@njit(cache=True, inline="always")
-def _swap(d, demand, R, L, cf, cl, ctx, Z, r, i, s, j):
-    """Delta of exchanging the customers at ``(r, i)`` and ``(s, j)``."""
-    if i < 1 or j < 1 or i > L[r] or j > L[s] or (r == s and i == j):
-        return np.inf
-    if r == s:
-        return _priced(ctx, delta_swap(d, demand, 0, R, L, cl, r, i, s, j), 0, 0.0, 0)
-    moved = 0.0
-    if ctx[15] == 0.0:
-        moved = _moved(Z[0], Z[1], Z[2], R, r, i, i, Z[3], Z[4]) + _moved(Z[0], Z[1], Z[2], R, s, j, j, Z[4], Z[3])
-        if moved == np.inf:
-            return np.inf
-    u, v = R[r, i], R[s, j]
-    pu, nu, pv, nv = R[r, i - 1], R[r, i + 1], R[s, j - 1], R[s, j + 1]
-    dr = d[pu, v] + d[v, nu] - d[pu, u] - d[u, nu]
-    ds = d[pv, u] + d[u, nv] - d[pv, v] - d[v, nv]
-    load_r, load_s = cl[r, L[r] + 1], cl[s, L[s] + 1]
-    loads = _loads(ctx, load_r, load_r - demand[u] + demand[v], load_s, load_s - demand[v] + demand[u])
-    return moved + loads + _priced(ctx, dr, 0, ds, 0)
-
-
-@njit(cache=True, inline="always")
-def _two_opt_star(d, R, L, cf, cl, ctx, Z, r, i, s, j):
-    """Delta of row ``r`` keeping ``..R[r, i]`` then taking ``R[s, j+1..]``, and ``s`` the other way round."""
-    if r == s or i < 0 or j < 0 or i > L[r] or j > L[s]:
-        return np.inf
-    if (i == 0 and j == 0) or (i == L[r] and j == L[s]):
-        return np.inf
-    moved = 0.0
-    if ctx[15] == 0.0:
-        moved = (_moved(Z[0], Z[1], Z[2], R, r, i + 1, L[r], Z[3], Z[4])
-                 + _moved(Z[0], Z[1], Z[2], R, s, j + 1, L[s], Z[4], Z[3]))
-        if moved == np.inf:
-            return np.inf
-    end_r, end_s = cf[r, L[r] + 1], cf[s, L[s] + 1]
-    dr = cf[r, i] + d[R[r, i], R[s, j + 1]] + end_s - cf[s, j + 1] - end_r
-    ds = cf[s, j] + d[R[s, j], R[r, i + 1]] + end_r - cf[r, i + 1] - end_s
-    load_r, load_s = cl[r, L[r] + 1], cl[s, L[s] + 1]
-    loads = _loads(ctx, load_r, cl[r, i] + load_s - cl[s, j], load_s, cl[s, j] + load_r - cl[r, i])
-    tr = -1 if i + L[s] - j == 0 else 0
-    ts = -1 if j + L[r] - i == 0 else 0
-    return moved + loads + _priced(ctx, dr, tr, ds, ts)
-
-
-@njit(cache=True)
-def refresh_vehicles(S, fleet):
-    """Recompute each vehicle's distance and trips from its rows (after a move changed them)."""
-    R, L, cf, cl, owner, vdist, vtrips = S
-    vdist[:] = 0.0
-    vtrips[:] = 0
-    for row in range(L.shape[0]):
-        if L[row] == 0:
-            owner[row] = -1
-        elif owner[row] >= 0:
-            vdist[owner[row]] += cf[row, L[row] + 1]
-            vtrips[owner[row]] += 1
 
 
 @njit(cache=True)
@@ -195,17 +39,17 @@ def _improve_pair(d, demand, fleet, S, rt, ps, cb, u, v, eps, penalty, barred, b
     """Apply the first improving move that makes ``u`` and ``v`` adjacent; return its delta (0 if none)."""
     R, L, cf, cl, owner, vdist, vtrips = S
     r, i, s, j = rt[u], ps[u], rt[v], ps[v]
-    ctx = _pair(fleet, vdist, vtrips, owner[r], owner[s], penalty, balance, min_max)
+    ctx = pair_context(fleet, vdist, vtrips, owner[r], owner[s], penalty, balance, min_max)
     Z = (fleet[3], fleet[4], barred, owner[r], owner[s])
     for k in range(1, 4):
         if i + k - 1 > L[r]:
             break
         for p in (j, j - 1):
-            delta = _relocate(d, R, L, cf, cl, ctx, Z, r, i, k, s, p)
+            delta = relocate_delta(d, R, L, cf, cl, ctx, Z, r, i, k, s, p)
             if delta < -eps:
                 apply_relocate(d, demand, R, L, rt, ps, cf, cb, cl, r, i, k, s, p)
                 return delta
-    delta = _swap(d, demand, R, L, cf, cl, ctx, Z, r, i, s, j)
+    delta = swap_delta(d, demand, R, L, cf, cl, ctx, Z, r, i, s, j)
     if delta < -eps:
         apply_swap(d, demand, R, L, rt, ps, cf, cb, cl, r, i, s, j)
         return delta
@@ -213,12 +57,12 @@ def _improve_pair(d, demand, fleet, S, rt, ps, cb, u, v, eps, penalty, barred, b
         lo, hi = min(i, j), max(i, j)
         for x, y in ((lo, hi), (lo - 1, hi - 1)):
             dd = delta_two_opt(d, R, L, cf, cb, r, x, y)
-            if dd != np.inf and _priced(ctx, dd, 0, 0.0, 0) < -eps:
+            if dd != np.inf and priced(ctx, dd, 0, 0.0, 0) < -eps:
                 apply_two_opt(d, demand, R, L, rt, ps, cf, cb, cl, r, x, y)
-                return _priced(ctx, dd, 0, 0.0, 0)
+                return priced(ctx, dd, 0, 0.0, 0)
     else:
         for x, y in ((i, j - 1), (i - 1, j)):
-            delta = _two_opt_star(d, R, L, cf, cl, ctx, Z, r, x, s, y)
+            delta = two_opt_star_delta(d, R, L, cf, cl, ctx, Z, r, x, s, y)
             if delta < -eps:
                 apply_two_opt_star(d, demand, R, L, rt, ps, cf, cb, cl, r, x, s, y)
                 return delta
@@ -260,11 +104,11 @@ def _new_trip(d, demand, fleet, S, rt, ps, cb, u, multi_trip, eps, penalty, barr
     for w in range(vdist.shape[0]):
         if not _may_open(fleet, vtrips, multi_trip, w, tried):
             continue
-        ctx = _pair(fleet, vdist, vtrips, a, w, penalty, balance, min_max)
-        moved = 0.0 if ctx[15] != 0.0 else _moved(fleet[3], fleet[4], barred, R, r, i, i, a, w)
+        ctx = pair_context(fleet, vdist, vtrips, a, w, penalty, balance, min_max)
+        moved = 0.0 if ctx[15] != 0.0 else moved_cost(fleet[3], fleet[4], barred, R, r, i, i, a, w)
         if moved == np.inf:
             continue
-        delta = moved + _loads(ctx, load_r, load_r - demand[u], 0, demand[u]) + _priced(ctx, dr, 0, ds, 1)
+        delta = moved + load_change(ctx, load_r, load_r - demand[u], 0, demand[u]) + priced(ctx, dr, 0, ds, 1)
         if delta < best:
             best, best_w = delta, w
     if best_w < 0:
@@ -279,20 +123,20 @@ def _give_trip(fleet, S, r, w, s, penalty, barred, balance, min_max):
     """Delta of row ``r`` driven by vehicle ``w`` instead, and (``s >= 0``) row ``s`` by ``r``'s vehicle."""
     R, L, cf, cl, owner, vdist, vtrips = S
     a = owner[r]
-    ctx = _pair(fleet, vdist, vtrips, a, w, penalty, balance, min_max)
+    ctx = pair_context(fleet, vdist, vtrips, a, w, penalty, balance, min_max)
     moved = 0.0
     if ctx[15] == 0.0:
-        moved = _moved(fleet[3], fleet[4], barred, R, r, 1, L[r], a, w)
+        moved = moved_cost(fleet[3], fleet[4], barred, R, r, 1, L[r], a, w)
         if s >= 0 and moved != np.inf:
-            moved += _moved(fleet[3], fleet[4], barred, R, s, 1, L[s], w, a)
+            moved += moved_cost(fleet[3], fleet[4], barred, R, s, 1, L[s], w, a)
         if moved == np.inf:
             return np.inf
     dist_r, load_r = cf[r, L[r] + 1], cl[r, L[r] + 1]
     if s < 0:
-        return moved + _loads(ctx, load_r, 0, 0, load_r) + _priced(ctx, -dist_r, -1, dist_r, 1)
+        return moved + load_change(ctx, load_r, 0, 0, load_r) + priced(ctx, -dist_r, -1, dist_r, 1)
     dist_s, load_s = cf[s, L[s] + 1], cl[s, L[s] + 1]
-    return (moved + _loads(ctx, load_r, load_s, load_s, load_r)
-            + _priced(ctx, dist_s - dist_r, 0, dist_r - dist_s, 0))
+    return (moved + load_change(ctx, load_r, load_s, load_s, load_r)
+            + priced(ctx, dist_s - dist_r, 0, dist_r - dist_s, 0))
 
 
 @njit(cache=True)
@@ -346,9 +190,9 @@ def _merge(d, fleet, S, r, s, multi_trip, penalty, barred, balance, min_max):
     join = d[R[r, L[r]], R[s, 1]] - d[R[r, L[r]], 0] - d[0, R[s, 1]]
     dist_r, dist_s = cf[r, L[r] + 1], cf[s, L[s] + 1]
     load_r, load_s = cl[r, L[r] + 1], cl[s, L[s] + 1]
-    ctx = _pair(fleet, vdist, vtrips, a, b, penalty, balance, min_max)
-    moved = 0.0 if ctx[15] != 0.0 else _moved(fleet[3], fleet[4], barred, R, s, 1, L[s], b, a)
-    best = moved + _loads(ctx, load_r, load_r + load_s, load_s, 0) + _priced(ctx, dist_s + join, 0, -dist_s, -1)
+    ctx = pair_context(fleet, vdist, vtrips, a, b, penalty, balance, min_max)
+    moved = 0.0 if ctx[15] != 0.0 else moved_cost(fleet[3], fleet[4], barred, R, s, 1, L[s], b, a)
+    best = moved + load_change(ctx, load_r, load_r + load_s, load_s, 0) + priced(ctx, dist_s + join, 0, -dist_s, -1)
     best_w = a
     if min_max or a == b:
         return best, best_w
@@ -357,15 +201,15 @@ def _merge(d, fleet, S, r, s, multi_trip, penalty, barred, balance, min_max):
     for w in range(vdist.shape[0]):
         if vtrips[w] > 0 or not _may_open(fleet, vtrips, multi_trip, w, tried):
             continue
-        ctx = _pair(fleet, vdist, vtrips, a, w, penalty, balance, min_max)
+        ctx = pair_context(fleet, vdist, vtrips, a, w, penalty, balance, min_max)
         moved = 0.0
         if ctx[15] == 0.0:
-            moved = (_moved(fleet[3], fleet[4], barred, R, r, 1, L[r], a, w)
-                     + _moved(fleet[3], fleet[4], barred, R, s, 1, L[s], b, w))
+            moved = (moved_cost(fleet[3], fleet[4], barred, R, r, 1, L[r], a, w)
+                     + moved_cost(fleet[3], fleet[4], barred, R, s, 1, L[s], b, w))
             if moved == np.inf:
                 continue
-        delta = (moved + _loads(ctx, load_r, 0, 0, load_r + load_s)
-                 + _priced(ctx, -dist_r, -1, dist_r + dist_s + join, 1) - _dropped(fleet, vtrips, penalty, b, dist_s,
+        delta = (moved + load_change(ctx, load_r, 0, 0, load_r + load_s)
+                 + priced(ctx, -dist_r, -1, dist_r + dist_s + join, 1) - _dropped(fleet, vtrips, penalty, b, dist_s,
                                                                                     load_s))
         if delta < best:
             best, best_w = delta, w
@@ -478,14 +322,18 @@ def fleet_search(d, demand, fleet, neigh, seq, vehicles, spare, multi_trip, min_
     customers = seq[seq > 0].copy()
     modified = np.zeros(L.shape[0], dtype=np.int64)
     tested = np.full(d.shape[0], -1, dtype=np.int64)
+    tested_rows = np.full(L.shape[0], -1, dtype=np.int64)
     clock = np.zeros(1, dtype=np.int64)
     while not past(deadline):
         order = np.random.permutation(customers)
         moves = fleet_pass(d, demand, fleet, neigh, order, S, rt, ps, cb, multi_trip, eps, penalty, barred,
                            balance, min_max, modified, tested, clock, deadline)
+        moves += overload_pass(d, demand, fleet, S, rt, ps, cb, eps, penalty, barred, balance, min_max, modified, clock)
         moves += vehicle_pass(fleet, S, multi_trip, eps, penalty, barred, balance, min_max, modified, clock)
         moves += merge_pass(d, demand, fleet, S, rt, ps, cb, multi_trip, eps, penalty, barred, balance, min_max,
                             modified, clock)
+        moves += fleet_swap_star_pass(d, demand, fleet, neigh, S, rt, ps, cb, eps, penalty, barred, balance, min_max,
+                                      modified, tested_rows, clock, deadline)
         if moves == 0:
             break
     return fleet_routes(S)

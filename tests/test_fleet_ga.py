@@ -60,6 +60,56 @@ def test_an_educated_feasible_individual_passes_the_checker_with_the_same_cost(m
     assert len(routes) == len(child.vehicles)
 
 
+@pytest.mark.parametrize("make", [*PRESETS, "X139-HD"])  # and a limited fleet of 5 kinds, min-sum
+def test_each_fleet_swap_star_changes_the_cost_by_the_delta_it_priced(make, request):
+    from nco.kernels.fleet_price import refresh_vehicles
+    from nco.kernels.fleet_search import fleet_routes, fleet_state
+    from nco.kernels.fleet_swapstar import best_fleet_swap_star
+    from nco.kernels.swapstar import apply_swap_star
+
+    if isinstance(make, str):
+        instance = read_instance(request.getfixturevalue("shared") / f"hetero/hfvrp/{make}.vrp", pvrp)
+    else:
+        instance = make()
+    search = _search(instance)
+    applied = 0
+    for _ in range(3):
+        seq, vehicles = search.random_routes()
+        S, rt, ps, cb = fleet_state(search.dist, search.demand, search.fleet, seq, vehicles, 3)
+        R, L = S[0], S[1]
+        for r in range(len(L)):
+            for s in range(len(L)):
+                delta, kind, i, j, p_u, p_v = best_fleet_swap_star(search.dist, search.demand, search.fleet, S, r, s,
+                                                                   search.penalty, search.barred, BALANCE,
+                                                                   search.min_max)
+                if delta < -1e-6:
+                    before = _searched_cost(search, *fleet_routes(S), search.penalty)
+                    apply_swap_star(search.dist, search.demand, R, L, rt, ps, S[2], cb, S[3], r, s, kind, i, j, p_u,
+                                    p_v)
+                    refresh_vehicles(S, search.fleet)
+                    after = _searched_cost(search, *fleet_routes(S), search.penalty)
+                    assert after - before == pytest.approx(delta, abs=1e-6)
+                    applied += 1
+    assert applied > 0
+
+
+def test_the_overload_pass_swaps_across_the_map_when_only_that_fits():
+    from nco.kernels.fleet_repair import overload_pass
+    from nco.kernels.fleet_search import fleet_routes, fleet_state
+
+    # Trip 1 (customers 1, 2 west, 6 + 6 > 10) can only fit by exchanging a 6 for the 4 of trip 2 (east).
+    coords = np.array([[0, 0], [-5, 0], [-5, 1], [5, 0], [5, 1]], dtype=float)
+    instance = pvrp.PVRPInstance.from_coords(coords, np.array([0, 6, 6, 4, 2]), capacity=np.array([10, 10]))
+    search = _search(instance)
+    seq, vehicles = np.array([0, 1, 2, 0, 3, 4, 0]), np.array([0, 1])
+    S, rt, ps, cb = fleet_state(search.dist, search.demand, search.fleet, seq, vehicles, 1)
+    modified, clock = np.zeros(len(S[1]), dtype=np.int64), np.zeros(1, dtype=np.int64)
+    moves = overload_pass(search.dist, search.demand, search.fleet, S, rt, ps, cb, search.eps, 1000.0, search.barred,
+                          BALANCE, search.min_max, modified, clock)
+    value, excess, barred = fleet_value(search.dist, search.demand, search.fleet, False, *fleet_routes(S))
+    assert moves >= 1 and excess == 0 and barred == 0
+
+
 def test_the_limited_fleet_split_uses_no_kind_more_often_than_it_has_vehicles(shared):
     instance = read_instance(shared / "hetero/hfvrp/X139-HD.vrp", pvrp)  # 13 vehicles of 5 kinds, filled to 87%
     search = _search(instance)

@@ -17,7 +17,8 @@ from numba import njit
 
 from .clock import CHECK_EVERY, past
 from .fleet_price import load_change, moved_cost, pair_context, priced, refresh_vehicles
-from .swapstar import EXCHANGE, MOVE_U, MOVE_V, NO_MOVE, _insert_without, _removal, _top_three, apply_swap_star
+from .swapstar import (EXCHANGE, MOVE_U, MOVE_V, NO_MOVE, _insert_without, _removal, _top_three, apply_swap_star,
+                       close_routes)
 
 
 @njit(cache=True)
@@ -92,13 +93,7 @@ def fleet_swap_star_pass(d, demand, fleet, neigh, S, rt, ps, cb, eps, penalty, b
     of :func:`nco.kernels.swapstar.swap_star_pass`). Returns the moves applied."""
     R, L, cf, cl, owner, vdist, vtrips = S
     m = L.shape[0]
-    close = np.zeros((m, m), dtype=np.bool_)
-    for r in range(m):
-        for i in range(1, L[r] + 1):
-            for t in range(neigh.shape[1]):
-                s = rt[neigh[R[r, i], t]]
-                close[r, s] = True
-                close[s, r] = True
+    close = close_routes(neigh, R, L, rt)
     moves = 0
     work = CHECK_EVERY
     for r in range(m):

@@ -149,6 +149,20 @@ def apply_swap_star(d, demand, R, L, rt, ps, cf, cb, cl, r, s, kind, i, j, p_u, 
 
 
 @njit(cache=True)
+def close_routes(neigh, R, L, rt):
+    """``close[r, s]``: whether routes ``r`` and ``s`` hold granular neighbours (the pairs SWAP* tries)."""
+    m = L.shape[0]
+    close = np.zeros((m, m), dtype=np.bool_)
+    for r in range(m):
+        for i in range(1, L[r] + 1):
+            for t in range(neigh.shape[1]):
+                s = rt[neigh[R[r, i], t]]
+                close[r, s] = True
+                close[s, r] = True
+    return close
+
+
+@njit(cache=True)
 def swap_star_pass(d, demand, capacity, neigh, R, L, rt, ps, cf, cb, cl, eps, penalty, modified, tested, clock,
                    deadline):
     """SWAP* over pairs of routes that hold granular neighbours and changed since last tried.
@@ -159,14 +173,7 @@ def swap_star_pass(d, demand, capacity, neigh, R, L, rt, ps, cf, cb, cl, eps, pe
     (checked between routes, see :mod:`nco.kernels.clock`).
     """
     m = L.shape[0]
-    close = np.zeros((m, m), dtype=np.bool_)
-    for r in range(m):
-        for i in range(1, L[r] + 1):
-            u = R[r, i]
-            for t in range(neigh.shape[1]):
-                s = rt[neigh[u, t]]
-                close[r, s] = True
-                close[s, r] = True
+    close = close_routes(neigh, R, L, rt)
     moves = 0
     total = 0.0
     work = CHECK_EVERY  # customer pairs compared since the clock was last read (first: read it now)

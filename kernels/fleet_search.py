@@ -329,8 +329,8 @@ def fleet_routes(S):
 @njit(cache=True)
 def fleet_search(d, demand, fleet, neigh, seq, vehicles, spare, multi_trip, min_max, seed, deadline, eps, penalty,
                  barred, balance):
-    """Passes of node moves then of vehicle moves until one applies nothing or ``deadline`` (``perf_counter``;
-    < 0: none). Returns the improved ``(sequence, vehicles)``."""
+    """Rounds of passes (node moves, overloaded trips emptied, vehicle hand-overs, joins, SWAP*) until a round
+    applies nothing or ``deadline`` (``perf_counter``; < 0: none). Returns the improved ``(sequence, vehicles)``."""
     S, rt, ps, cb = fleet_state(d, demand, fleet, seq, vehicles, spare)
     L = S[1]
     np.random.seed(seed)

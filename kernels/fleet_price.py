@@ -157,6 +157,29 @@ def swap_delta(d, demand, R, L, cf, cl, ctx, Z, r, i, s, j):
 
 
 @njit(cache=True, inline="always")
+def exchange_delta(d, R, L, cf, cl, ctx, Z, r, i, k1, s, j, k2):
+    """Delta of exchanging the segments ``R[r, i:i+k1]`` and ``R[s, j:j+k2]`` of two rows (HGS's swaps of
+    two customers for one or two: capacity-tight fleets need them where relocations and 1-1 swaps stall)."""
+    if r == s or i < 1 or j < 1 or i + k1 - 1 > L[r] or j + k2 - 1 > L[s]:
+        return np.inf
+    moved = 0.0
+    if ctx[15] == 0.0:
+        moved = (moved_cost(Z[0], Z[1], Z[2], R, r, i, i + k1 - 1, Z[3], Z[4])
+                 + moved_cost(Z[0], Z[1], Z[2], R, s, j, j + k2 - 1, Z[4], Z[3]))
+        if moved == np.inf:
+            return np.inf
+    a0, a1, b0, b1 = R[r, i], R[r, i + k1 - 1], R[s, j], R[s, j + k2 - 1]
+    pa, na, pb, nb = R[r, i - 1], R[r, i + k1], R[s, j - 1], R[s, j + k2]
+    inner_a, inner_b = cf[r, i + k1 - 1] - cf[r, i], cf[s, j + k2 - 1] - cf[s, j]
+    dr = d[pa, b0] + inner_b + d[b1, na] - d[pa, a0] - inner_a - d[a1, na]
+    ds = d[pb, a0] + inner_a + d[a1, nb] - d[pb, b0] - inner_b - d[b1, nb]
+    seg_a, seg_b = cl[r, i + k1 - 1] - cl[r, i - 1], cl[s, j + k2 - 1] - cl[s, j - 1]
+    load_r, load_s = cl[r, L[r] + 1], cl[s, L[s] + 1]
+    loads = load_change(ctx, load_r, load_r - seg_a + seg_b, load_s, load_s - seg_b + seg_a)
+    return moved + loads + priced(ctx, dr, 0, ds, 0)
+
+
+@njit(cache=True, inline="always")
 def two_opt_star_delta(d, R, L, cf, cl, ctx, Z, r, i, s, j):
     """Delta of row ``r`` keeping ``..R[r, i]`` then taking ``R[s, j+1..]``, and ``s`` the other way round."""
     if r == s or i < 0 or j < 0 or i > L[r] or j > L[s]:

@@ -10,8 +10,8 @@ it costs ``barred``: moves never put one there; a start may, and moving it
 away pays.
 
 The moves, on granular neighbourhoods as in :mod:`nco.kernels.search`:
-relocate (1 to 3 customers), swap, 2-opt, 2-opt* and a customer alone into a
-new trip (an unused vehicle's, or a reloading vehicle's next); then, per
+relocate (1 to 3 customers), swap (one for one, two for one or two, between
+trips), 2-opt, 2-opt* and a customer alone into a new trip (an unused vehicle's, or a reloading vehicle's next); then, per
 pair of trips, the exchange of their vehicles, each trip given to another
 vehicle (what chooses the vehicle types of a heterogeneous fleet), two
 trips joined into one (on the first one's vehicle or a free one of another
@@ -26,12 +26,23 @@ import numpy as np
 from numba import njit
 
 from .clock import CHECK_EVERY, past
-from .fleet_price import (load_change, moved_cost, pair_context, priced, refresh_vehicles, relocate_delta, swap_delta,
-                          two_opt_star_delta)
+from .fleet_price import (exchange_delta, load_change, moved_cost, pair_context, priced, refresh_vehicles,
+                          relocate_delta, swap_delta, two_opt_star_delta)
 from .fleet_repair import overload_pass
 from .fleet_swapstar import fleet_swap_star_pass
 from .moves import (apply_relocate, apply_swap, apply_two_opt, apply_two_opt_star, delta_two_opt)
 from .routes import build_state, load_cost
+
+
+EXCHANGES = ((2, 1), (2, 2))  # segment lengths of the exchanges tried after the 1-1 swap (as HGS)
+
+
+@njit(cache=True)
+def apply_exchange(d, demand, R, L, rt, ps, cf, cb, cl, r, i, k1, s, j, k2):
+    """Carry out :func:`exchange_delta`'s move as two relocations: ``r``'s segment before ``s``'s, then
+    ``s``'s segment (now ``k1`` further on) into ``r``'s gap."""
+    apply_relocate(d, demand, R, L, rt, ps, cf, cb, cl, r, i, k1, s, j - 1)
+    apply_relocate(d, demand, R, L, rt, ps, cf, cb, cl, s, j + k1, k2, r, i - 1)
 
 
 @njit(cache=True)
@@ -53,6 +64,12 @@ def _improve_pair(d, demand, fleet, S, rt, ps, cb, u, v, eps, penalty, barred, b
     if delta < -eps:
         apply_swap(d, demand, R, L, rt, ps, cf, cb, cl, r, i, s, j)
         return delta
+    if r != s:
+        for k1, k2 in EXCHANGES:
+            delta = exchange_delta(d, R, L, cf, cl, ctx, Z, r, i, k1, s, j, k2)
+            if delta < -eps:
+                apply_exchange(d, demand, R, L, rt, ps, cf, cb, cl, r, i, k1, s, j, k2)
+                return delta
     if r == s:
         lo, hi = min(i, j), max(i, j)
         for x, y in ((lo, hi), (lo - 1, hi - 1)):

@@ -93,6 +93,41 @@ def test_each_fleet_swap_star_changes_the_cost_by_the_delta_it_priced(make, requ
     assert applied > 0
 
 
+@pytest.mark.parametrize("make", [*PRESETS, "X139-HD"])
+def test_each_segment_exchange_changes_the_cost_by_the_delta_it_priced(make, request):
+    from nco.kernels.fleet_price import exchange_delta, pair_context, refresh_vehicles
+    from nco.kernels.fleet_search import EXCHANGES, apply_exchange, fleet_routes, fleet_state
+
+    if isinstance(make, str):
+        instance = read_instance(request.getfixturevalue("shared") / f"hetero/hfvrp/{make}.vrp", pvrp)
+    else:
+        instance = make()
+    search = _search(instance)
+    rng = np.random.default_rng(0)
+    checked = 0
+    for _ in range(400):  # zones bar many exchanges (an infinite delta): those are skipped
+        seq, vehicles = search.random_routes()
+        S, rt, ps, cb = fleet_state(search.dist, search.demand, search.fleet, seq, vehicles, 0)
+        R, L, owner = S[0], S[1], S[4]
+        r, s = rng.choice(np.flatnonzero(L > 0), 2, replace=False)
+        k1, k2 = EXCHANGES[rng.integers(len(EXCHANGES))]
+        i, j = int(rng.integers(1, L[r] + 1)), int(rng.integers(1, L[s] + 1))
+        ctx = pair_context(search.fleet, S[5], S[6], owner[r], owner[s], search.penalty, BALANCE, search.min_max)
+        Z = (search.fleet[3], search.fleet[4], search.barred, owner[r], owner[s])
+        delta = exchange_delta(search.dist, R, L, S[2], S[3], ctx, Z, r, i, k1, s, j, k2)
+        if not np.isfinite(delta):
+            continue
+        before = _searched_cost(search, *fleet_routes(S), search.penalty)
+        apply_exchange(search.dist, search.demand, R, L, rt, ps, S[2], cb, S[3], r, i, k1, s, j, k2)
+        refresh_vehicles(S, search.fleet)
+        after_seq, after_vehicles = fleet_routes(S)
+        assert sorted(after_seq[after_seq > 0]) == list(range(1, instance.num_nodes))
+        assert _searched_cost(search, after_seq, after_vehicles, search.penalty) - before == pytest.approx(delta,
+                                                                                                          abs=1e-6)
+        checked += 1
+    assert checked >= 20
+
+
 def test_the_overload_pass_swaps_across_the_map_when_only_that_fits():
     from nco.kernels.fleet_repair import overload_pass
     from nco.kernels.fleet_search import fleet_routes, fleet_state

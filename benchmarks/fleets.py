@@ -1,6 +1,7 @@
 """Profiled fleets against their references: HFVRP (gap to BKS), HCVRP and PVRP, OR-Tools and PyVRP at equal time.
 
     python benchmarks/fleets.py hfvrp --seconds 10          # the 43 shared HFVRP files
+    python benchmarks/fleets.py hfvrp --per-customer 2.4    # PyVRP's own limit: 2.4 s per customer
     python benchmarks/fleets.py hcvrp --seconds 2 --per-set 128  # the first instances of the 12 HCVRP sets
     python benchmarks/fleets.py hcvrp --seconds 2 --per-set 8 --objective min-sum --solvers ga ortools pyvrp
     python benchmarks/fleets.py pvrp --seconds 2 --per-set 8 --solvers insertion ortools ga pyvrp  # CAMP's grid
@@ -189,11 +190,22 @@ def _run(tasks: list[tuple], work, csv_path: Path, done: set) -> None:
             append_row(csv_path, future.result())
 
 
+def _hfvrp_limit(path: str, per_customer: float | None, seconds: float) -> float:
+    """The time limit of one file: ``per_customer`` x its customers (PyVRP's benchmark rule is 2.4 s per
+    customer on its reference CPU), else ``seconds``."""
+    if per_customer is None:
+        return seconds
+    with open(path) as text:
+        dimension = next(int(line.split(":")[1]) for line in text if line.startswith("DIMENSION"))
+    return round(per_customer * (dimension - 1), 1)
+
+
 def hfvrp(args: argparse.Namespace) -> str:
-    csv_path = args.out / "fleets_hfvrp.csv"
-    files = sorted(str(p) for p in HFVRP.glob("*.vrp"))
+    csv_path = args.out / f"fleets_hfvrp{args.suffix}.csv"
+    files = sorted(str(p) for p in HFVRP.glob("*.vrp") if not args.instances or p.stem in args.instances)
     done = {(str(HFVRP / f"{r['instance']}.vrp"), r["solver"]) for r in read_rows(csv_path)}
-    _run([(f, s, args.seconds) for f in files for s in args.solvers], _hfvrp_task, csv_path, done)
+    tasks = [(f, s, _hfvrp_limit(f, args.per_customer, args.seconds)) for f in files for s in args.solvers]
+    _run(tasks, _hfvrp_task, csv_path, done)
     with open(HFVRP / "hfvrp_bks.csv") as table:
         bks = {r["instance"]: float(r["bks_recomputed_original_units"]) for r in csv.DictReader(table)}
     rows = read_rows(csv_path)
@@ -208,8 +220,10 @@ def hfvrp(args: argparse.Namespace) -> str:
              for s in solvers]
     table = markdown_table(["instance", "BKS", *[f"{s} gap %" for s in solvers]],
                            body + [[f"mean over the {len(both)} all solved", "", *means]])
-    return (f"# HFVRP: gap to the best-known solutions at {args.seconds:g} s\n\n`python benchmarks/fleets.py hfvrp "
-            f"--seconds {args.seconds:g}` on {machine()}, one core per run.\n\n{table}\n")
+    limit = f"{args.per_customer:g} s per customer" if args.per_customer else f"{args.seconds:g} s"
+    flag = f"--per-customer {args.per_customer:g}" if args.per_customer else f"--seconds {args.seconds:g}"
+    return (f"# HFVRP: gap to the best-known solutions at {limit}\n\n`python benchmarks/fleets.py hfvrp {flag}` "
+            f"on {machine()}, one core per run.\n\n{table}\n")
 
 
 def hcvrp(args: argparse.Namespace) -> str:
@@ -271,13 +285,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-set", type=int, default=16, help="hcvrp: instances per set")
     parser.add_argument("--solvers", nargs="+", default=None)
     parser.add_argument("--objective", choices=("min-max", "min-sum"), default="min-max", help="hcvrp only")
+    parser.add_argument("--per-customer", type=float, default=None,
+                        help="hfvrp: a limit of this many seconds per customer (results in their own files)")
+    parser.add_argument("--instances", nargs="+", default=None, help="hfvrp: only these files (names, no .vrp)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    args.suffix = f"_{args.per_customer:g}n" if args.per_customer else ""
     args.solvers = args.solvers or (["ga", "ortools", "pyvrp"] if args.part == "hfvrp"
                                     else ["insertion", "ortools", "ga"])
     args.out.mkdir(parents=True, exist_ok=True)
     text = {"hfvrp": hfvrp, "hcvrp": hcvrp, "pvrp": pvrp_grid}[args.part](args)
-    suffix = "_min-sum" if args.part == "hcvrp" and args.objective == "min-sum" else ""
+    suffix = "_min-sum" if args.part == "hcvrp" and args.objective == "min-sum" else args.suffix
     (args.out / f"fleets_{args.part}{suffix}.md").write_text(text)
     print(text)
     return 0

@@ -11,13 +11,13 @@ away pays.
 
 The moves, on granular neighbourhoods as in :mod:`nco.kernels.search`:
 relocate (1 to 3 customers), swap (one for one, two for one or two, between
-trips), 2-opt, 2-opt* and a customer alone into a new trip (an unused vehicle's, or a reloading vehicle's next); then, per
-pair of trips, the exchange of their vehicles, each trip given to another
-vehicle (what chooses the vehicle types of a heterogeneous fleet), two
-trips joined into one (on the first one's vehicle or a free one of another
-kind), and SWAP* between trips that hold neighbours
-(:mod:`nco.kernels.fleet_swapstar`). Customers of overloaded trips may go to
-any trip (:mod:`nco.kernels.fleet_repair`).
+trips), 2-opt, 2-opt* and a customer alone into a new trip (an unused
+vehicle's, or a reloading vehicle's next); then, per pair of trips, the
+exchange of their vehicles, each trip given to another vehicle (what chooses
+the vehicle types of a heterogeneous fleet), two trips joined into one (on
+the first one's vehicle or a free one of another kind), and SWAP* between
+trips that hold neighbours (:mod:`nco.kernels.fleet_swapstar`). Customers of
+overloaded trips may go to any trip (:mod:`nco.kernels.fleet_repair`).
 """
 
 from __future__ import annotations

@@ -206,11 +206,11 @@ def test_ls_improves_insertion_within_every_constraint(make):
     assert solution.cost < start.cost
 
 
-def _check_route_crossover(instance):
+def _check_route_crossover(instance, srex=False):
     search = _search(instance)
     a, b = (search.educated(search.random_routes()) for _ in range(2))
     for _ in range(20):
-        seq, vehicles = search._route_crossover(a, b)
+        seq, vehicles = search._srex(a, b) if srex else search._route_crossover(a, b)
         assert sorted(seq[seq > 0]) == list(range(1, instance.num_nodes))
         assert len(vehicles) == int((seq[1:] == 0).sum()) and vehicles.min() >= 0
         assert vehicles.max() < instance.num_vehicles
@@ -223,5 +223,34 @@ def test_the_route_crossover_serves_every_customer_once_with_vehicles_of_the_fle
     _check_route_crossover(make())
 
 
-def test_the_route_crossover_keeps_one_trip_per_vehicle_of_a_limited_fleet(shared):
-    _check_route_crossover(read_instance(shared / "hetero/hfvrp/X139-HD.vrp", pvrp))
+@pytest.mark.parametrize("srex", [False, True])
+def test_the_route_crossover_keeps_one_trip_per_vehicle_of_a_limited_fleet(shared, srex):
+    instance = read_instance(shared / "hetero/hfvrp/X139-HD.vrp", pvrp)
+    assert _search(instance).tight == srex or not srex  # X139-HD is one of the tight fleets SREX is for
+    _check_route_crossover(instance, srex)
+
+
+def test_srex_makes_no_more_trips_than_the_second_parent(shared):
+    instance = read_instance(shared / "hetero/hfvrp/X214-HVRP.vrp", pvrp)  # 14 vehicles filled to 99%
+    search = _search(instance)
+    a, b = (search.educated(search.random_routes()) for _ in range(2))
+    for _ in range(20):  # its trips replace as many of b's; a b trip left empty is dropped
+        seq, vehicles = search._srex(a, b)
+        assert len(vehicles) <= len(b.vehicles)
+
+
+def test_reinsert_puts_each_missing_customer_where_it_costs_least_and_never_on_a_barred_vehicle():
+    from nco.kernels.fleet_reinsert import reinsert
+
+    # Customer 3 (east) fits both trips; vehicle 0 (the west trip) may not serve customer 4.
+    coords = np.array([[0, 0], [-5, 0], [5, 0], [5, 1], [-5, 1]], dtype=float)
+    d = np.linalg.norm(coords[:, None] - coords[None], axis=2)
+    demand, capacity, rate = np.array([0, 1, 1, 1, 1]), np.array([10, 10, 10]), np.ones(3)
+    allowed = np.ones((3, 5), dtype=np.bool_)
+    allowed[0, 4] = False
+    seq, vehicles = reinsert(d, demand, capacity, rate, allowed, np.array([0, 1, 0, 2, 0]), np.array([0, 1]),
+                             np.array([3, 4]), 10.0)
+    trips = from_sequence(seq)
+    assert sorted(seq[seq > 0]) == [1, 2, 3, 4] and list(vehicles) == [0, 1]
+    assert abs(trips[1].index(3) - trips[1].index(2)) == 1  # 3 next to its neighbour 2
+    assert 4 in trips[1]  # not on vehicle 0, though the west trip is nearer

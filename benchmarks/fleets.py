@@ -220,6 +220,11 @@ def hfvrp(args: argparse.Namespace) -> str:
              for s in solvers]
     table = markdown_table(["instance", "BKS", *[f"{s} gap %" for s in solvers]],
                            body + [[f"mean over the {len(both)} all solved", "", *means]])
+    variants = sorted({n.split("-")[1] for n in both})  # FSMF, FSMD, FSMFD: unlimited fleets; HVRP, HD: limited
+    table += "\n\nBy variant, mean gap % over the files every solver solved:\n\n" + markdown_table(
+        ["variant", "files", *solvers],
+        [[v, str(len(of)), *[f"{np.mean([gaps[s][n] for n in of]):.2f}" for s in solvers]]
+         for v in variants for of in [[n for n in both if n.split("-")[1] == v]]])
     limit = f"{args.per_customer:g} s per customer" if args.per_customer else f"{args.seconds:g} s"
     flag = f"--per-customer {args.per_customer:g}" if args.per_customer else f"--seconds {args.seconds:g}"
     return (f"# HFVRP: gap to the best-known solutions at {limit}\n\n`python benchmarks/fleets.py hfvrp {flag}` "

@@ -32,6 +32,7 @@ from common import RESULTS, SHARED, append_row, machine, markdown_table, read_ro
 HFVRP = SHARED / "hetero/hfvrp"
 HCVRP = SHARED / "hetero/hcvrp"
 PYVRP_SCALE = 10_000  # HCVRP and PVRP costs (unit square, speeds 0.5-1) in PyVRP's integers
+HFVRP_SOLVERS = ["ga", "ortools", "pyvrp"]
 BARRED = 1_000.0  # PVRP-ZC: the price of entering a customer outside a vehicle's zones (a trip costs < 10)
 
 
@@ -227,6 +228,8 @@ def hfvrp(args: argparse.Namespace) -> str:
          for v in variants for of in [[n for n in both if n.split("-")[1] == v]]])
     limit = f"{args.per_customer:g} s per customer" if args.per_customer else f"{args.seconds:g} s"
     flag = f"--per-customer {args.per_customer:g}" if args.per_customer else f"--seconds {args.seconds:g}"
+    flag += f" --solvers {' '.join(args.solvers)}" if args.solvers != HFVRP_SOLVERS else ""
+    flag += f" --instances {' '.join(args.instances)}" if args.instances else ""
     return (f"# HFVRP: gap to the best-known solutions at {limit}\n\n`python benchmarks/fleets.py hfvrp {flag}` "
             f"on {machine()}, one core per run.\n\n{table}\n")
 
@@ -296,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     args.suffix = f"_{args.per_customer:g}n" if args.per_customer else ""
-    args.solvers = args.solvers or (["ga", "ortools", "pyvrp"] if args.part == "hfvrp"
+    args.solvers = args.solvers or (HFVRP_SOLVERS if args.part == "hfvrp"
                                     else ["insertion", "ortools", "ga"])
     args.out.mkdir(parents=True, exist_ok=True)
     text = {"hfvrp": hfvrp, "hcvrp": hcvrp, "pvrp": pvrp_grid}[args.part](args)

@@ -90,38 +90,24 @@ class FleetSearch(GeneticSearch):
         return np.asarray(seq, dtype=np.int64), np.asarray(vehicles, dtype=np.int64)
 
     def _crossover(self, a: Individual, b: Individual) -> Routes:
-        """Every child by :meth:`_srex` on a tight fleet without reloads; else half by the giant-tour
-        crossover and Split, half by :meth:`_route_crossover`."""
+        """Every child by SREX (:meth:`_route_crossover`) on a tight fleet without reloads; else half by the
+        giant-tour crossover and Split, half by the route crossover."""
         if self.tight:
-            return self._srex(a, b)
+            return self._route_crossover(a, b, srex=True)
         if self.rng.random() < ROUTE_CROSSOVER:
             return self._route_crossover(a, b)
         return super()._crossover(a, b)
 
-    def _route_crossover(self, a: Individual, b: Individual) -> Routes:
-        """Route crossover (after PyVRP's SREX): ``a``'s trips around a random customer (those holding it or
+    def _route_crossover(self, a: Individual, b: Individual, srex: bool = False) -> Routes:
+        """Route crossover after PyVRP's SREX: ``a``'s trips around a random customer (those holding it or
         one of its nearest, up to the granular count) with their vehicles, then ``b``'s trips without those
         customers. Without reloads, a ``b`` trip whose vehicle ``a``'s part already drives takes a free
-        vehicle of the same kind, else the largest free one, else joins the child's emptiest trip."""
-        assert a.vehicles is not None and b.vehicles is not None
-        trips_a, trips_b = ([np.asarray(t, dtype=np.int64) for t in from_sequence(p.seq)] for p in (a, b))
-        chosen = self._around(trips_a)
-        trips = [trips_a[t] for t in chosen]
-        vehicles = [int(a.vehicles[t]) for t in chosen]
-        taken = np.zeros(self.n, dtype=np.bool_)
-        for trip in trips:
-            taken[trip] = True
-        for trip, v in zip(trips_b, b.vehicles):
-            rest = trip[~taken[trip]]
-            if rest.size:
-                self._place(trips, vehicles, rest, int(v))
-        return to_sequence([t.tolist() for t in trips]), np.asarray(vehicles, dtype=np.int64)
+        vehicle of the same kind, else the largest free one, else joins the child's emptiest trip.
 
-    def _srex(self, a: Individual, b: Individual) -> Routes:
-        """SREX as PyVRP has it, for fleets without reloads: ``a``'s trips around a random customer replace as
-        many of ``b``'s, those that share the most customers with them; the customers of the replaced trips
-        that ``a``'s part lacks are then inserted where they cost least. The child keeps ``b``'s number of
-        trips, which a fleet filled to 99% (the limited HFVRP files) needs."""
+        ``srex``: as PyVRP has it, ``a``'s trips replace as many of ``b``'s, those that share the most
+        customers with them, and the customers of the replaced trips that ``a``'s part lacks are inserted
+        where they cost least: the child keeps ``b``'s number of trips, which a fleet filled to 99% (the
+        limited HFVRP files) needs."""
         assert a.vehicles is not None and b.vehicles is not None
         trips_a, trips_b = ([np.asarray(t, dtype=np.int64) for t in from_sequence(p.seq)] for p in (a, b))
         chosen = self._around(trips_a)
@@ -130,8 +116,10 @@ class FleetSearch(GeneticSearch):
         taken = np.zeros(self.n, dtype=np.bool_)
         for trip in trips:
             taken[trip] = True
-        shared = np.array([taken[trip].sum() for trip in trips_b])
-        replaced = set(np.argsort(-shared, kind="stable")[:len(chosen)].tolist())
+        replaced: set[int] = set()
+        if srex:
+            shared = np.array([taken[trip].sum() for trip in trips_b])
+            replaced = set(np.argsort(-shared, kind="stable")[:len(chosen)].tolist())
         missing: list[int] = []
         for k, (trip, v) in enumerate(zip(trips_b, b.vehicles)):
             rest = trip[~taken[trip]]
@@ -139,10 +127,12 @@ class FleetSearch(GeneticSearch):
                 missing.extend(rest.tolist())
             elif rest.size:
                 self._place(trips, vehicles, rest, int(v))
+        seq, owners = to_sequence([t.tolist() for t in trips]), np.asarray(vehicles, dtype=np.int64)
+        if not srex:
+            return seq, owners
         order = self.rng.permutation(np.asarray(missing, dtype=np.int64))
         capacity, rate, allowed = self.fleet[0], self.fleet[1], self.fleet[4]
-        return reinsert(self.dist, self.demand, capacity, rate, allowed, to_sequence([t.tolist() for t in trips]),
-                        np.asarray(vehicles, dtype=np.int64), order, float(self.penalty))
+        return reinsert(self.dist, self.demand, capacity, rate, allowed, seq, owners, order, float(self.penalty))
 
     def _around(self, trips: list[np.ndarray]) -> list[int]:
         """The trips (indices) holding a random customer or one of its nearest, up to the granular count."""

@@ -21,6 +21,13 @@ def _search(instance):
     return FleetSearch(instance, seed=0, params=Params())
 
 
+def _made(make, request):
+    """A preset's instance, or (a name) that shared HFVRP file."""
+    if isinstance(make, str):
+        return read_instance(request.getfixturevalue("shared") / f"hetero/hfvrp/{make}.vrp", pvrp)
+    return make()
+
+
 def _searched_cost(search, seq, vehicles, penalty):
     """What the fleet local search minimises: the objective (min-max: plus the balance term), plus penalties."""
     value, excess, barred = fleet_value(search.dist, search.demand, search.fleet, search.min_max, seq, vehicles)
@@ -67,10 +74,7 @@ def test_each_fleet_swap_star_changes_the_cost_by_the_delta_it_priced(make, requ
     from nco.kernels.fleet_swapstar import best_fleet_swap_star
     from nco.kernels.swapstar import apply_swap_star
 
-    if isinstance(make, str):
-        instance = read_instance(request.getfixturevalue("shared") / f"hetero/hfvrp/{make}.vrp", pvrp)
-    else:
-        instance = make()
+    instance = _made(make, request)
     search = _search(instance)
     applied = 0
     for _ in range(3):
@@ -98,10 +102,7 @@ def test_each_segment_exchange_changes_the_cost_by_the_delta_it_priced(make, req
     from nco.kernels.fleet_price import exchange_delta, pair_context, refresh_vehicles
     from nco.kernels.fleet_search import EXCHANGES, apply_exchange, fleet_routes, fleet_state
 
-    if isinstance(make, str):
-        instance = read_instance(request.getfixturevalue("shared") / f"hetero/hfvrp/{make}.vrp", pvrp)
-    else:
-        instance = make()
+    instance = _made(make, request)
     search = _search(instance)
     rng = np.random.default_rng(0)
     checked = 0
@@ -210,7 +211,7 @@ def _check_route_crossover(instance, srex=False):
     search = _search(instance)
     a, b = (search.educated(search.random_routes()) for _ in range(2))
     for _ in range(20):
-        seq, vehicles = search._srex(a, b) if srex else search._route_crossover(a, b)
+        seq, vehicles = search._route_crossover(a, b, srex)
         assert sorted(seq[seq > 0]) == list(range(1, instance.num_nodes))
         assert len(vehicles) == int((seq[1:] == 0).sum()) and vehicles.min() >= 0
         assert vehicles.max() < instance.num_vehicles
@@ -235,7 +236,7 @@ def test_srex_makes_no_more_trips_than_the_second_parent(shared):
     search = _search(instance)
     a, b = (search.educated(search.random_routes()) for _ in range(2))
     for _ in range(20):  # its trips replace as many of b's; a b trip left empty is dropped
-        seq, vehicles = search._srex(a, b)
+        seq, vehicles = search._route_crossover(a, b, srex=True)
         assert len(vehicles) <= len(b.vehicles)
 
 

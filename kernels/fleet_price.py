@@ -136,24 +136,13 @@ def relocate_delta(d, R, L, cf, cl, ctx, Z, r, i, k, s, p):
 
 @njit(cache=True, inline="always")
 def swap_delta(d, demand, R, L, cf, cl, ctx, Z, r, i, s, j):
-    """Delta of exchanging the customers at ``(r, i)`` and ``(s, j)``."""
+    """Delta of exchanging the customers at ``(r, i)`` and ``(s, j)`` (of two rows: :func:`exchange_delta`, one
+    for one)."""
     if i < 1 or j < 1 or i > L[r] or j > L[s] or (r == s and i == j):
         return np.inf
     if r == s:
         return priced(ctx, delta_swap(d, demand, 0, R, L, cl, r, i, s, j), 0, 0.0, 0)
-    moved = 0.0
-    if ctx[15] == 0.0:
-        moved = (moved_cost(Z[0], Z[1], Z[2], R, r, i, i, Z[3], Z[4])
-                 + moved_cost(Z[0], Z[1], Z[2], R, s, j, j, Z[4], Z[3]))
-        if moved == np.inf:
-            return np.inf
-    u, v = R[r, i], R[s, j]
-    pu, nu, pv, nv = R[r, i - 1], R[r, i + 1], R[s, j - 1], R[s, j + 1]
-    dr = d[pu, v] + d[v, nu] - d[pu, u] - d[u, nu]
-    ds = d[pv, u] + d[u, nv] - d[pv, v] - d[v, nv]
-    load_r, load_s = cl[r, L[r] + 1], cl[s, L[s] + 1]
-    loads = load_change(ctx, load_r, load_r - demand[u] + demand[v], load_s, load_s - demand[v] + demand[u])
-    return moved + loads + priced(ctx, dr, 0, ds, 0)
+    return exchange_delta(d, R, L, cf, cl, ctx, Z, r, i, 1, s, j, 1)
 
 
 @njit(cache=True, inline="always")

@@ -74,7 +74,7 @@ class FleetSearch(GeneticSearch):
         # HGS's first penalty (the longest arc per unit of the largest demand), and at least twice the fixed
         # cost a unit of load over capacity saves: at 13.3 against 11.8 the first children of X280-FSMF put its
         # 279 customers on 5 vehicles, 2,308 units over, and no child was feasible in 10 s.
-        saved = float((fixed / np.asarray(instance.capacity, dtype=np.float64)).max())
+        saved = float((fixed / self.fleet[0]).max())
         return float(np.clip(max(arc / max(1.0, float(self.demand.max())), 2.0 * saved), 0.1, 1000.0))
 
     def _make(self, routes: Routes) -> Individual:

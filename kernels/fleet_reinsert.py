@@ -10,30 +10,22 @@ educates the child next); never onto a vehicle barred from it.
 import numpy as np
 from numba import njit
 
+from .fleet_search import fleet_routes
+from .routes import build_state
+
 
 @njit(cache=True)
 def reinsert(d, demand, capacity, rate, allowed, seq, vehicles, missing, penalty):
     """``(sequence, vehicles)`` with each of ``missing`` inserted; a customer no trip's vehicle may serve
     gets a trip of its own on the first unused vehicle that may (there is one: a vehicle allowed to serve it
     that drives has a trip here, and every customer has an allowed vehicle)."""
-    m = vehicles.shape[0]
-    width = seq.shape[0] + missing.shape[0] + 2
-    rows = np.zeros((m + missing.shape[0], width), dtype=np.int64)
-    length = np.zeros(m + missing.shape[0], dtype=np.int64)
-    load = np.zeros(m + missing.shape[0], dtype=np.int64)
-    owner = np.full(m + missing.shape[0], -1, dtype=np.int64)
+    R, L, rt, ps, cf, cb, cl = build_state(d, demand, seq, missing.shape[0])  # a spare row per customer
+    trips = vehicles.shape[0]
+    owner = np.full(L.shape[0], -1, dtype=np.int64)
+    owner[:trips] = vehicles
+    load = np.array([cl[r, L[r] + 1] for r in range(L.shape[0])])
     used = np.zeros(capacity.shape[0], dtype=np.bool_)
-    t = -1
-    for k in range(1, seq.shape[0]):
-        if seq[k - 1] == 0 and seq[k] != 0:
-            t += 1
-            owner[t] = vehicles[t]
-            used[vehicles[t]] = True
-        if seq[k] != 0:
-            rows[t, 1 + length[t]] = seq[k]
-            length[t] += 1
-            load[t] += demand[seq[k]]
-    trips = t + 1
+    used[vehicles] = True
     for c in missing:
         best, best_t, best_p = np.inf, -1, 0
         for r in range(trips):
@@ -41,8 +33,8 @@ def reinsert(d, demand, capacity, rate, allowed, seq, vehicles, missing, penalty
             if not allowed[v, c]:
                 continue
             over = max(0, load[r] + demand[c] - capacity[v]) - max(0, load[r] - capacity[v])
-            for p in range(length[r] + 1):  # after position p (0: the depot)
-                a, b = rows[r, p], rows[r, p + 1]  # the depot (0) after the last customer
+            for p in range(L[r] + 1):  # after position p (0: the depot)
+                a, b = R[r, p], R[r, p + 1]  # the depot (0) after the last customer
                 cost = rate[v] * (d[a, c] + d[c, b] - d[a, b]) + penalty * over
                 if cost < best:
                     best, best_t, best_p = cost, r, p
@@ -56,16 +48,9 @@ def reinsert(d, demand, capacity, rate, allowed, seq, vehicles, missing, penalty
             if best_t < 0:
                 raise ValueError("reinsert: no vehicle may serve a customer")
         r = best_t
-        for q in range(length[r], best_p, -1):
-            rows[r, q + 1] = rows[r, q]
-        rows[r, best_p + 1] = c
-        length[r] += 1
+        for q in range(L[r] + 1, best_p, -1):  # the customers after p and the closing depot move on
+            R[r, q + 1] = R[r, q]
+        R[r, best_p + 1] = c
+        L[r] += 1
         load[r] += demand[c]
-    out = np.zeros(seq.shape[0] + missing.shape[0] + trips + 1, dtype=np.int64)
-    k = 1
-    for r in range(trips):
-        for q in range(1, length[r] + 1):
-            out[k] = rows[r, q]
-            k += 1
-        k += 1
-    return out[:k], owner[:trips].copy()
+    return fleet_routes((R, L, cf, cl, owner, np.zeros(0), np.zeros(0, dtype=np.int64)))

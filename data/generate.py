@@ -34,6 +34,12 @@ class Sampler(Protocol):
     def empty(self, shape: tuple[int, ...]) -> Any:
         """An uninitialised float array."""
 
+    def full(self, shape: tuple[int, ...], value: float) -> Any:
+        """A float array of ``value`` (a generator's constants, on the sampler's device)."""
+
+    def arange(self, n: int) -> Any:
+        """The integers ``0 .. n - 1`` (for indexing rows of the sampler's arrays)."""
+
 
 class NumpySampler:
     """:class:`Sampler` over a ``numpy.random.Generator``."""
@@ -52,6 +58,12 @@ class NumpySampler:
 
     def empty(self, shape: tuple[int, ...]) -> np.ndarray:
         return np.empty(shape)
+
+    def full(self, shape: tuple[int, ...], value: float) -> np.ndarray:
+        return np.full(shape, float(value))
+
+    def arange(self, n: int) -> np.ndarray:
+        return np.arange(n)
 
 
 def points(sampler: Sampler, count: int, n: int, distribution: str = "uniform") -> Any:

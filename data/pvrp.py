@@ -22,6 +22,7 @@ every term (:class:`FleetCost`).
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
@@ -31,6 +32,7 @@ import numpy as np
 from nco.kernels.fleet import FLEET_MESSAGES, OK, check_fleet
 
 from .errors import InstanceError, SolutionError
+from .generate import NumpySampler, Sampler, check_size
 from .instances import (DepotInstance, check_coords, depot_demands, euclidean_matrix, exact_integers, file_demands,
                         freeze_graph, frozen, real_array)
 from .solution import Solution, from_sequence, to_sequence
@@ -384,78 +386,152 @@ CAMP_TIME_WEIGHT, CAMP_PREFERENCE_WEIGHT = 0.8, 0.2  # reward = -0.8 time + 0.2 
 MAX_ZONE_RATE = 2 / 3  # of the vehicles barred from a customer, at most
 
 
-def _sectors(coords: np.ndarray, m: int) -> np.ndarray:
-    """``[m, n]``: customer j lies in sector i of ``m`` equal angles around the depot (``coords[0]``)."""
-    rel = coords[1:] - coords[0]
-    angle = np.mod(np.arctan2(rel[:, 1], rel[:, 0]) + 2 * np.pi, 2 * np.pi)
-    sector = np.minimum((angle / (2 * np.pi / m)).astype(np.int64), m - 1)
-    return sector[None, :] == np.arange(m)[:, None]
+def sectors(sampler: Sampler, coords: Any, m: int) -> Any:
+    """``[count, m, n]``: customer j of ``coords [count, n + 1, 2]`` (the depot first) lies in sector i of
+    ``m`` equal angles around the depot, counted anticlockwise from the x axis. Tested by the sign of cross
+    products with each sector's first edge and the next one's (a sector is at most half a turn; the last
+    takes every customer the others do not), so NumPy and torch arrays alike."""
+    rel = coords[:, 1:] - coords[:, :1]
+    x, y = rel[..., 0], rel[..., 1]
+    count, n = x.shape
+    inside = sampler.full((count, m, n), 0.0)
+    taken = x < x  # all False, of the arrays' own kind
+    for k in range(m - 1):
+        first, after = 2 * math.pi * k / m, 2 * math.pi * (k + 1) / m
+        member = (math.cos(first) * y - math.sin(first) * x >= 0) & (math.cos(after) * y - math.sin(after) * x < 0)
+        member = member & ~taken
+        inside[:, k] = member * 1.0
+        taken = taken | member
+    inside[:, m - 1] = ~taken * 1.0
+    return inside > 0.5
 
 
-def camp_preference(rng: np.random.Generator, coords: np.ndarray, m: int, pattern: str) -> np.ndarray:
-    """CAMP's PVRP-P preferences ``[m, n]``: ``random`` U(0, 1); ``pi``: 1 in the vehicle's sector of angles
-    around the depot, else 0; ``cluster``: 1 - distance / sqrt 2 to the vehicle's centre, a random customer."""
-    n = coords.shape[0] - 1
+def _ranks(sampler: Sampler, shape: tuple[int, ...], axis: int) -> Any:
+    """Independent uniform random permutations' ranks (0 .. shape[axis] - 1) along ``axis``."""
+    return sampler.uniform(shape).argsort(axis).argsort(axis)
+
+
+def camp_preference(sampler: Sampler, coords: Any, m: int, pattern: str) -> Any:
+    """CAMP's PVRP-P preferences ``[count, m, n]``: ``random`` U(0, 1); ``pi``: 1 in the vehicle's sector of
+    angles around the depot, else 0; ``cluster``: 1 - distance / sqrt 2 to the vehicle's centre, a random
+    customer."""
+    count, n = coords.shape[0], coords.shape[1] - 1
     if pattern == "random":
-        return rng.random((m, n))
+        return sampler.uniform((count, m, n))
     if pattern == "pi":
-        return _sectors(coords, m).astype(np.float64)
+        return sectors(sampler, coords, m) * 1.0
     if pattern == "cluster":
-        centres = coords[1:][rng.integers(0, n, m)]
-        return 1 - np.linalg.norm(coords[1:][None] - centres[:, None], axis=-1) / np.sqrt(2)
+        centres = coords[sampler.arange(count)[:, None], 1 + sampler.integers(0, n, (count, m))]  # [count, m, 2]
+        gap = coords[:, None, 1:] - centres[:, :, None]
+        return 1 - ((gap ** 2).sum(-1) ** 0.5) / math.sqrt(2)
     raise InstanceError(f"expected one of {', '.join(PREFERENCES)}, got {pattern!r}", field="distribution")
 
 
-def camp_zones(rng: np.random.Generator, coords: np.ndarray, m: int, pattern: str) -> np.ndarray:
-    """CAMP's PVRP-ZC zones as the allowed mask ``[m, n]``. ``random``: a rate r ~ U(0, 2/3), and each
+def camp_zones(sampler: Sampler, coords: Any, m: int, pattern: str) -> Any:
+    """CAMP's PVRP-ZC zones as the allowed mask ``[count, m, n]``. ``random``: a rate r ~ U(0, 2/3), and each
     customer barred from int(r m) random vehicles; ``pi``: each vehicle barred from int(2/3 m) random sectors
     around the depot. Deviations from CAMP: r and the barred vehicles are drawn per instance (CAMP draws them
     once per batch, shared by all its instances), and a customer that ``pi`` bars from every vehicle is allowed
     to one at random (CAMP's zones are penalties, which a solution may pay; here they are hard)."""
-    n = coords.shape[0] - 1
-    allowed = np.ones((m, n), dtype=np.bool_)
+    count, n = coords.shape[0], coords.shape[1] - 1
     if pattern == "random":
-        barred = int(rng.uniform(0, MAX_ZONE_RATE) * m)
-        for j in range(n):
-            allowed[rng.permutation(m)[:barred], j] = False
-    elif pattern == "pi":
-        sectors = _sectors(coords, m)
-        for i in range(m):
-            for k in rng.permutation(m)[:int(MAX_ZONE_RATE * m)]:
-                allowed[i] &= ~sectors[k]
-        for lone in np.flatnonzero(~allowed.any(0)):
-            allowed[rng.integers(m), lone] = True
-    else:
-        raise InstanceError(f"expected one of {', '.join(ZONES)}, got {pattern!r}", field="distribution")
-    return allowed
+        rate = sampler.uniform((count,), 0.0, MAX_ZONE_RATE)
+        return ~(_ranks(sampler, (count, m, n), 1) + 1 <= rate[:, None, None] * m)  # rank < int(r m)
+    if pattern == "pi":
+        barred = (_ranks(sampler, (count, m, m), 2) < int(MAX_ZONE_RATE * m)) * 1.0  # [count, vehicle, sector]
+        allowed = (barred @ (sectors(sampler, coords, m) * 1.0)) < 0.5
+        lone = ~allowed.any(1)  # [count, n]: barred from every vehicle
+        return allowed | (lone[:, None] & (_ranks(sampler, (count, m, n), 1) == 0))
+    raise InstanceError(f"expected one of {', '.join(ZONES)}, got {pattern!r}", field="distribution")
+
+
+PRESETS = ("hcvrp", "pvrp-p", "pvrp-zc")  # what ``nco solve --problem`` takes for this problem
+HCVRP_CAPACITY = (20, 41)  # 2D-Ptr's capacities randint(20, 41)
+HCVRP_SPEED = (0.5, 1.0)  # and speeds U(0.5, 1)
+
+
+def draw(sampler: Sampler, count: int, size: int, distribution: str = "uniform", preset: str = "hcvrp",
+         num_vehicles: int = 3, **options: Any) -> dict[str, Any]:
+    """``count`` random instances of a preset with ``size`` customers and ``num_vehicles`` vehicles, as arrays:
+    ``coords [count, size + 1, 2]`` U(0, 1)^2 (the depot first), ``demand [count, size]`` 1..9, ``capacity``
+    and ``speed [count, m]``, ``preference`` or ``allowed [count, m, size]`` where the preset has them, and the
+    objective (``objective``, ``time_weight``, ``preference_weight``: one for all). ``hcvrp``: 2D-Ptr's
+    distribution (min-max; :func:`hcvrp_arrays` draws its exact test sets); ``pvrp-p`` / ``pvrp-zc``: CAMP's,
+    capacity 40, speed 1, preferences or zones of ``distribution`` (``uniform`` reads as ``random``). Every
+    vehicle reloads at the depot."""
+    if preset not in PRESETS:
+        raise InstanceError(f"expected one of {', '.join(PRESETS)}, got {preset!r}", field="preset")
+    m = check_size(num_vehicles, 1, "num_vehicles")
+    coords = sampler.uniform((count, size + 1, 2))
+    arrays: dict[str, Any] = {"coords": coords, "demand": sampler.integers(1, 10, (count, size))}
+    if preset == "hcvrp":
+        arrays["speed"] = sampler.uniform((count, m), *HCVRP_SPEED)
+        arrays["capacity"] = sampler.integers(*HCVRP_CAPACITY, (count, m)) * 1.0
+        return arrays | {"objective": "min-max", "time_weight": 1.0, "preference_weight": 0.0}
+    arrays |= {"capacity": sampler.full((count, m), CAMP_CAPACITY), "speed": sampler.full((count, m), 1.0)}
+    pattern = "random" if distribution == "uniform" else distribution
+    if preset == "pvrp-p":
+        arrays["preference"] = camp_preference(sampler, coords, m, pattern)
+        return arrays | {"objective": "min-sum", "time_weight": CAMP_TIME_WEIGHT,
+                         "preference_weight": CAMP_PREFERENCE_WEIGHT}
+    arrays["allowed"] = camp_zones(sampler, coords, m, pattern)
+    return arrays | {"objective": "min-sum", "time_weight": 1.0, "preference_weight": 0.0}
+
+
+def instances(arrays: dict[str, Any], names: Sequence[str]) -> list[PVRPInstance]:
+    """Euclidean instances (vehicles that reload) from the arrays of :func:`draw`."""
+    out = []
+    for k, name in enumerate(names):
+        fleet = {key: np.asarray(arrays[key][k], dtype=np.float64)
+                 for key in ("speed", "preference") if key in arrays}
+        if "allowed" in arrays:
+            fleet["allowed"] = np.asarray(arrays["allowed"][k], dtype=np.bool_)
+        out.append(PVRPInstance.from_coords(np.asarray(arrays["coords"][k], dtype=np.float64),
+                                            np.concatenate([[0], arrays["demand"][k]]),
+                                            np.asarray(arrays["capacity"][k], dtype=np.float64), multi_trip=True,
+                                            objective=arrays["objective"], time_weight=arrays["time_weight"],
+                                            preference_weight=arrays["preference_weight"], name=name, **fleet))
+    return out
+
+
+def arrays_of(instances: Sequence[PVRPInstance]) -> dict[str, Any]:
+    """Instances of one size and fleet size stacked in :func:`draw`'s layout (the environments' input), with
+    each one's objective as ``weights [count, 3]`` (longest time, total time, preference) and ``multi_trip``
+    True only when every instance reloads."""
+    fleets = sorted({i.num_vehicles for i in instances})
+    if len(fleets) != 1:
+        raise InstanceError(f"a batch needs one fleet size, got {fleets} vehicles", field="instances")
+
+    def stack(name: str) -> np.ndarray:
+        return np.stack([getattr(i, name) for i in instances])
+
+    weights = [[1.0, 0.0, 0.0] if i.objective == "min-max" else [0.0, i.time_weight, i.preference_weight]
+               for i in instances]
+    coords = None if any(i.coords is None for i in instances) else stack("coords")
+    return {"coords": coords, "demand": stack("demand")[:, 1:], "capacity": stack("capacity"),
+            "speed": stack("speed"), "fixed_cost": stack("fixed_cost"), "unit_cost": stack("unit_cost"),
+            "preference": stack("preference"), "allowed": stack("allowed"), "weights": np.asarray(weights),
+            "multi_trip": all(i.multi_trip for i in instances)}
 
 
 def random_pvrp(num_customers: int, num_vehicles: int, preset: str = "pvrp-p", distribution: str = "random",
                 batch: int | None = None, seed: int = 0) -> PVRPInstance | list[PVRPInstance]:
-    """Random PVRP instance(s) as CAMP draws them: depot and customers U(0, 1)^2 (the depot first), demands
-    1..9, every vehicle of capacity 40 and speed 1, reloading at the depot. ``pvrp-p``: preferences of
-    ``distribution`` (:func:`camp_preference`), min-sum of 0.8 x time - 0.2 x preference; ``pvrp-zc``: zones
-    of ``distribution`` as a hard mask (:func:`camp_zones`), min-sum of time. Drawn with NumPy (CAMP uses
-    torch): the same distributions, not the same numbers."""
+    """Random PVRP instance(s) as CAMP draws them (:func:`draw`): ``pvrp-p``, preferences of ``distribution``
+    (:func:`camp_preference`), min-sum of 0.8 x time - 0.2 x preference; ``pvrp-zc``, zones of ``distribution``
+    as a hard mask (:func:`camp_zones`), min-sum of time. Drawn with NumPy (CAMP uses torch): the same
+    distributions, not the same numbers."""
     if preset not in ("pvrp-p", "pvrp-zc"):
         raise InstanceError(f"expected pvrp-p or pvrp-zc, got {preset!r}", field="preset")
-    rng = np.random.default_rng(seed)
-    out = []
-    for k in range(batch or 1):
-        coords = rng.random((num_customers + 1, 2))
-        demand = np.concatenate([[0], rng.integers(1, 10, num_customers)])
-        fleet: dict[str, Any] = {"capacity": np.full(num_vehicles, CAMP_CAPACITY), "multi_trip": True,
-                                 "name": f"{preset}{num_customers}-v{num_vehicles}-{distribution}-{seed}-{k}"}
-        if preset == "pvrp-p":
-            fleet.update(preference=camp_preference(rng, coords, num_vehicles, distribution),
-                         time_weight=CAMP_TIME_WEIGHT, preference_weight=CAMP_PREFERENCE_WEIGHT)
-        else:
-            fleet.update(allowed=camp_zones(rng, coords, num_vehicles, distribution))
-        out.append(PVRPInstance.from_coords(coords, demand, **fleet))
+    known = PREFERENCES if preset == "pvrp-p" else ZONES
+    if distribution not in known:
+        raise InstanceError(f"expected one of {', '.join(known)}, got {distribution!r}", field="distribution")
+    arrays = draw(NumpySampler(np.random.default_rng(seed)), batch or 1, num_customers, distribution, preset,
+                  num_vehicles)
+    out = instances(arrays, [f"{preset}{num_customers}-v{num_vehicles}-{distribution}-{seed}-{k}"
+                             for k in range(batch or 1)])
     return out if batch is not None else out[0]
 
 
-PRESETS = ("hcvrp", "pvrp-p", "pvrp-zc")  # what ``nco solve --problem`` takes for this problem
 
 
 def random_fleet(num_customers: int, batch: int | None = None, seed: int = 0, distribution: str = "random",

@@ -25,6 +25,13 @@ class Batch:
     Demands are divided by the capacity (node 0, the depot, has 0), so one
     vehicle holds 1.0. ``capacity [B]`` keeps the integer capacity for turning
     routes back into instance solutions. ``problem`` names the registry entry.
+
+    A fleet of M vehicles that differ (PVRP) has ``capacity [B, M]`` instead,
+    demands and capacities divided by the largest capacity; ``speed``,
+    ``fixed_cost`` and ``unit_cost [B, M]``; ``preference [B, M, N]`` and
+    ``allowed [B, M, N]`` (the depot's column 0 and True); and ``weights
+    [B, 3]``, the objective's weights of the longest time, the total time and
+    the preference collected.
     """
 
     problem: str
@@ -32,6 +39,12 @@ class Batch:
     coords: torch.Tensor | None = None
     demand: torch.Tensor | None = None
     capacity: torch.Tensor | None = None
+    speed: torch.Tensor | None = None
+    fixed_cost: torch.Tensor | None = None
+    unit_cost: torch.Tensor | None = None
+    preference: torch.Tensor | None = None
+    allowed: torch.Tensor | None = None
+    weights: torch.Tensor | None = None
 
     def require(self, name: str) -> torch.Tensor:
         """The tensor ``name`` (``coords``, ``demand``, ``capacity``), or an error saying the batch lacks it."""
@@ -95,6 +108,12 @@ class TorchSampler:
     def empty(self, shape: tuple[int, ...]) -> torch.Tensor:
         return torch.empty(shape, device=self.device)
 
+    def full(self, shape: tuple[int, ...], value: float) -> torch.Tensor:
+        return torch.full(shape, float(value), device=self.device)
+
+    def arange(self, n: int) -> torch.Tensor:
+        return torch.arange(n, device=self.device)
+
 
 def as_float(array: Any, device: torch.device | str | None = None) -> torch.Tensor:
     """``array`` (NumPy or torch) as a float32 tensor on ``device`` (its own when None)."""
@@ -116,11 +135,12 @@ def matrix_of(dist: torch.Tensor | None, coords: torch.Tensor | None) -> torch.T
 
 
 def random_batch(problem: str, num_nodes: int, size: int, device: torch.device | str = "cpu",
-                 generator: torch.Generator | None = None, distribution: str = "uniform") -> Batch:
+                 generator: torch.Generator | None = None, distribution: str = "uniform", **options: Any) -> Batch:
     """``size`` random instances drawn on ``device`` by the problem's generator: ``num_nodes`` cities, or
-    customers plus a depot (Kool et al.'s uniform distribution unless told otherwise)."""
+    customers plus a depot (Kool et al.'s uniform distribution unless told otherwise); ``options`` go to the
+    generator (a fleet's ``preset`` and ``num_vehicles``)."""
     spec = get_problem(problem)
-    arrays = spec.data.draw(TorchSampler(device, generator), size, num_nodes, distribution)
+    arrays = spec.data.draw(TorchSampler(device, generator), size, num_nodes, distribution, **options)
     return spec.env_module().make_batch(arrays, device=device)
 
 

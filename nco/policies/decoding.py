@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from dataclasses import dataclass, field
@@ -18,7 +19,8 @@ from .contracts import Policy
 
 @dataclass
 class Rollout:
-    """Actions ``[B, S, T]``, summed log-probabilities ``[B, S]`` (zeros when not asked for) and rewards ``[B, S]``."""
+    """Actions ``[B, S, T]`` (``[B, S, M, T]`` when M vehicles move at each step), summed log-probabilities
+    ``[B, S]`` (zeros when not asked for) and rewards ``[B, S]``."""
 
     actions: torch.Tensor
     log_prob: torch.Tensor
@@ -52,7 +54,7 @@ def symmetric_copy(batch: Batch, k: int) -> Batch:
     """The batch under the ``k``-th symmetry alone (row ``k`` of every instance's :func:`augment` group)."""
     if k == 0:
         return batch
-    return Batch(batch.problem, batch.dist, symmetry(batch.require("coords"), k), batch.demand, batch.capacity)
+    return dataclasses.replace(batch, coords=symmetry(batch.require("coords"), k))
 
 
 def usable_factor(batch: Batch, factor: int) -> int:
@@ -160,8 +162,11 @@ def decoding_step(policy: Policy, env: Env, cache: Any, state: State, greedy: bo
         logits = logits / temperature
     action = logits.argmax(-1) if greedy else sample(logits.detach())
     step_log_prob = torch.log_softmax(logits, -1).gather(-1, action[..., None]).squeeze(-1) if log_prob else None
+    if step_log_prob is not None and step_log_prob.dim() > 2:  # one action per vehicle: their joint probability
+        step_log_prob = step_log_prob.flatten(2).sum(-1)
     env.step(state, action)
-    return action, step_log_prob
+    # what the env carried out, where it may differ from the choice (the parallel fleet env's conflicts)
+    return getattr(state, "carried_out", action), step_log_prob
 
 
 @functools.cache  # made on first use, then kept: compiling takes seconds
@@ -250,11 +255,11 @@ def rollout(policy: Policy, env: Env, batch: Batch, decode: str = "greedy", num_
 def best_of(result: Rollout, group: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """Best reward and its actions per instance, over starts and ``group`` consecutive (augmented) rows.
 
-    Returns ``(reward [B], actions [B, T])`` with B the un-augmented batch size.
+    Returns ``(reward [B], actions [B, ..., T])`` with B the un-augmented batch size.
     """
-    b, s, t = result.actions.shape
+    b, s, *rest = result.actions.shape
     reward = result.reward.reshape(b // group, group * s)
-    actions = result.actions.reshape(b // group, group * s, t)
+    actions = result.actions.reshape(b // group, group * s, *rest)
     best = reward.argmax(1)
     rows = torch.arange(reward.shape[0], device=reward.device)
     return reward[rows, best], actions[rows, best]

@@ -19,6 +19,8 @@ checkpoint into the starting point of matrix-aware training.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import nn
 
@@ -70,7 +72,7 @@ class MatrixPolicy(AttentionPolicy):
         if batch.coords is not None:
             return batch
         zeros = batch.dist.new_zeros(batch.size, batch.num_nodes, 2)
-        return Batch(batch.problem, batch.dist, zeros, batch.demand, batch.capacity)
+        return dataclasses.replace(batch, coords=zeros)
 
     def encode(self, batch: Batch, pace: Pace | None = None) -> Cache:
         """Embed nodes (coordinates, demands, matrix statistics) and refine them with matrix-biased attention

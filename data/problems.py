@@ -51,6 +51,7 @@ class Problem:
     reference_solver: str = ""
     solvers: str | None = None
     presets: tuple[str, ...] = ()
+    gym_presets: dict[str, str] = field(default_factory=dict)
 
     @property
     def learned(self) -> bool:
@@ -81,8 +82,9 @@ PROBLEMS: dict[str, Problem] = {
                     "nco/CVRP-v0", depot=True,
                     policies=("am", "pomo", "matrix"),
                     reference={20: 6.14, 50: 10.38, 100: 15.65}, reference_solver="LKH3"),
-    "pvrp": Problem("pvrp", "PVRP", pvrp.PVRPInstance, pvrp.random_fleet, pvrp, env=None, policy=None, gym_id=None,
-                    depot=True, solvers="nco.solvers.pvrp", presets=pvrp.PRESETS),
+    "pvrp": Problem("pvrp", "PVRP", pvrp.PVRPInstance, pvrp.random_fleet, pvrp, "nco.envs.pvrp", "nco.policies.pvrp",
+                    "nco/PVRP-v0", depot=True, policies=("camp",), solvers="nco.solvers.pvrp", presets=pvrp.PRESETS,
+                    gym_presets={"nco/HCVRP-v0": "hcvrp"}),
 }
 
 DEFAULT_PROBLEM = "cvrp"  # what `nco solve` generates when given no instance: the main job

@@ -29,10 +29,19 @@ from nco.data.generate import NumpySampler
 from .batch import Batch
 
 
-def _draw(problem: str, n: int, rng: np.random.Generator, count: int) -> Batch:
-    """``count`` uniform instances from ``rng`` (Kool et al.'s distribution)."""
+def _draw(problem: str, n: int, rng: np.random.Generator, count: int, options: dict[str, Any]) -> Batch:
+    """``count`` uniform instances from ``rng`` (Kool et al.'s distribution; a fleet's ``options``: its preset
+    and vehicles)."""
     spec = get_problem(problem)
-    return spec.env_module().make_batch(spec.data.draw(NumpySampler(rng), count, n))
+    return spec.env_module().make_batch(spec.data.draw(NumpySampler(rng), count, n, **options))
+
+
+def _split(module: Any, options: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The batched env of ``module`` made with its own ``options`` (its ``ENV_OPTIONS``, such as a fleet's
+    decoding mode), and the options left for the generator."""
+    own = getattr(module, "ENV_OPTIONS", ())
+    return module.ENV(**{k: v for k, v in options.items() if k in own}), {k: v for k, v in options.items()
+                                                                          if k not in own}
 
 
 class RoutingEnv(gym.Env):
@@ -40,12 +49,12 @@ class RoutingEnv(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, problem: str, num_nodes: int = 20):
+    def __init__(self, problem: str, num_nodes: int = 20, **options: Any):
         self.problem = problem
         self.module = get_problem(problem).env_module()
         self.num_nodes = int(num_nodes)
-        self.env = self.module.ENV()
-        self.observation_space, self.action_space = self.module.gym_spaces(self.num_nodes)
+        self.env, self.options = _split(self.module, options)
+        self.observation_space, self.action_space = self.module.gym_spaces(self.num_nodes, **self.options)
         self.state: Any = None  # the problem's State (nco.envs.contracts) once reset
 
     def _obs(self) -> dict[str, np.ndarray]:
@@ -53,7 +62,7 @@ class RoutingEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self.state = self.env.reset(_draw(self.problem, self.num_nodes, self.np_random, 1))
+        self.state = self.env.reset(_draw(self.problem, self.num_nodes, self.np_random, 1, self.options))
         obs = self._obs()
         return obs, {"action_mask": obs["mask"].copy()}
 
@@ -75,13 +84,14 @@ class RoutingVectorEnv(VectorEnv):
 
     metadata = {"render_modes": [], "autoreset_mode": gym.vector.AutoresetMode.NEXT_STEP}
 
-    def __init__(self, problem: str, num_envs: int = 8, num_nodes: int = 20):
+    def __init__(self, problem: str, num_envs: int = 8, num_nodes: int = 20, **options: Any):
         self.problem = problem
         self.module = get_problem(problem).env_module()
         self.num_envs = int(num_envs)
         self.num_nodes = int(num_nodes)
-        self.env = self.module.ENV()
-        self.single_observation_space, self.single_action_space = self.module.gym_spaces(self.num_nodes)
+        self.env, self.options = _split(self.module, options)
+        self.single_observation_space, self.single_action_space = self.module.gym_spaces(self.num_nodes,
+                                                                                         **self.options)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.rng = np.random.default_rng()
@@ -91,7 +101,7 @@ class RoutingVectorEnv(VectorEnv):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         if seed is not None:
             self.rng = np.random.default_rng(seed)
-        self.state = self.env.reset(_draw(self.problem, self.num_nodes, self.rng, self.num_envs))
+        self.state = self.env.reset(_draw(self.problem, self.num_nodes, self.rng, self.num_envs, self.options))
         self.finished[:] = False
         obs = self.module.observe(self.state)
         return obs, {"action_mask": obs["mask"].copy()}
@@ -129,14 +139,14 @@ class RoutingVectorEnv(VectorEnv):
         if bool(moving.all()):
             return self.env.step(self.state, actions)
         keep = {k: getattr(self.state, k).clone() for k in self.module.ROW_FIELDS}
-        actions = torch.where(moving[:, None], actions, self.state.current)
+        actions = torch.where(moving[:, None], actions, 0)  # any action in range: what it changes is put back
         self.state = self.env.step(self.state, actions)
         for k, v in keep.items():
             getattr(self.state, k)[~moving] = v[~moving]
         return self.state
 
     def _reset_rows(self, rows: np.ndarray) -> None:
-        fresh = _draw(self.problem, self.num_nodes, self.rng, len(rows))
+        fresh = _draw(self.problem, self.num_nodes, self.rng, len(rows), self.options)
         idx = torch.as_tensor(rows)
         b = self.state.batch
         for name, tensor in b.tensors().items():  # every per-instance tensor of the batch

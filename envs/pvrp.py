@@ -315,9 +315,10 @@ def gym_spaces(n: int, num_vehicles: int = 3, **options: Any) -> tuple[spaces.Di
     ``preference`` and ``allowed`` (vehicles x nodes), ``current`` (each vehicle's node) and ``mask`` over
     the (vehicle, node) pairs ``v * (n + 1) + node``."""
     m, nodes = int(num_vehicles), n + 1
+    # every preset's speeds and preferences lie in [0, 1] (what the adapters draw)
     obs = {"nodes": spaces.Box(0.0, 1.0, (nodes, 3), np.float32),
-           "vehicles": spaces.Box(0.0, np.inf, (m, 3), np.float32),
-           "preference": spaces.Box(-np.inf, np.inf, (m, nodes), np.float32),
+           "vehicles": spaces.Box(0.0, 1.0, (m, 3), np.float32),
+           "preference": spaces.Box(0.0, 1.0, (m, nodes), np.float32),
            "allowed": spaces.MultiBinary((m, nodes)), "current": spaces.MultiDiscrete([nodes] * m),
            "mask": spaces.MultiBinary(m * nodes)}
     return spaces.Dict(obs), spaces.Discrete(m * nodes)

@@ -1,4 +1,5 @@
-"""Registration of every registered problem's Gymnasium environment (``nco/TSP-v0``, ``nco/CVRP-v0``, ...).
+"""Registration of every registered problem's Gymnasium environments (``nco/TSP-v0``, ``nco/CVRP-v0``, a preset's
+``nco/HCVRP-v0``, ...).
 
 Entry points are strings, so registering (done by ``import nco``) imports
 neither torch nor the environments; ``gymnasium.make`` loads them.
@@ -14,6 +15,10 @@ from nco.data import PROBLEMS
 def register_envs() -> None:
     """Register every problem's ``nco/*`` environment once (single and vector entry points)."""
     for spec in PROBLEMS.values():
-        if spec.gym_id is not None and spec.gym_id not in gym.registry:  # None: no learned half yet
-            gym.register(id=spec.gym_id, entry_point="nco.envs.gym_adapters:RoutingEnv",
-                         vector_entry_point="nco.envs.gym_adapters:RoutingVectorEnv", kwargs={"problem": spec.name})
+        if spec.gym_id is None:  # no learned half yet
+            continue
+        for gym_id, options in [(spec.gym_id, {}), *((i, {"preset": p}) for i, p in spec.gym_presets.items())]:
+            if gym_id not in gym.registry:
+                gym.register(id=gym_id, entry_point="nco.envs.gym_adapters:RoutingEnv",
+                             vector_entry_point="nco.envs.gym_adapters:RoutingVectorEnv",
+                             kwargs={"problem": spec.name, **options})

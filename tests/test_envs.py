@@ -41,7 +41,7 @@ def test_illegal_action_is_a_flagged_no_op():
     assert all(np.array_equal(obs[k], again[k]) for k in obs)
 
 
-@pytest.mark.parametrize("env_id", ["nco/TSP-v0", "nco/CVRP-v0"])
+@pytest.mark.parametrize("env_id", ["nco/TSP-v0", "nco/CVRP-v0", "nco/PVRP-v0", "nco/HCVRP-v0"])
 def test_vector_env_autoresets_and_stays_in_its_spaces(env_id):
     venv = gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point", num_nodes=8)
     obs, info = venv.reset(seed=1)

@@ -1,4 +1,5 @@
-"""Neural policies (``nco.policies``): the Attention Model, POMO, matrix-aware POMO and the Pointer Network.
+"""Neural policies (``nco.policies``): the Attention Model, POMO, matrix-aware POMO, the Pointer Network and
+CAMP for fleets.
 
 Every policy has ``encode(batch) -> cache`` and ``logits(cache, state) ->
 [B, S, N]`` (the :class:`~nco.policies.contracts.Policy` protocol);
@@ -10,6 +11,7 @@ from __future__ import annotations
 from nco.data import InstanceError, SolverError, get_problem
 
 from .attention import AttentionPolicy
+from .camp import CAMPPolicy
 from .contracts import Policy, PolicyModule
 from .matrix import MatrixPolicy
 from .pointer import PointerNetwork
@@ -20,17 +22,19 @@ PRESETS: dict[str, dict] = {
     "pomo": {"cls": "attention", "num_layers": 6, "norm": "instance", "graph_context": False},
     "matrix": {"cls": "matrix"},  # POMO's shape, attention biased by the distance matrix
     "ptrnet": {"cls": "pointer"},
+    "camp": {"cls": "camp"},  # fleets: vehicles' profiles and nodes attend to each other (CAMP, AAMAS 2025)
 }
 
 # Policies decoded from every start node at once (POMO's multiple starts).
 MULTISTART = ("pomo", "matrix")
 
 # What each policy trains with unless told otherwise.
-DEFAULT_BASELINE = {"am": "rollout", "pomo": "shared", "matrix": "shared", "ptrnet": "exponential"}
+DEFAULT_BASELINE = {"am": "rollout", "pomo": "shared", "matrix": "shared", "ptrnet": "exponential", "camp": "shared"}
 
 
 def make_policy(name: str, problem: str, **overrides) -> PolicyModule:
-    """A fresh policy ``am``, ``pomo``, ``matrix`` or ``ptrnet`` for ``problem``, with published hyperparameters."""
+    """A fresh policy ``am``, ``pomo``, ``matrix``, ``ptrnet`` or ``camp`` for ``problem``, with published
+    hyperparameters."""
     if name not in PRESETS:
         raise SolverError(f"unknown policy {name!r}; expected one of {', '.join(PRESETS)}")
     spec = get_problem(problem)
@@ -42,8 +46,10 @@ def make_policy(name: str, problem: str, **overrides) -> PolicyModule:
         return PointerNetwork(problem, **config)
     if PRESETS[name]["cls"] == "matrix":
         return MatrixPolicy(problem, **config)
+    if PRESETS[name]["cls"] == "camp":
+        return CAMPPolicy(problem, **config)
     return AttentionPolicy(problem, **config)
 
 
-__all__ = ["AttentionPolicy", "MatrixPolicy", "PointerNetwork", "Policy", "PolicyModule", "PRESETS",
+__all__ = ["AttentionPolicy", "CAMPPolicy", "MatrixPolicy", "PointerNetwork", "Policy", "PolicyModule", "PRESETS",
            "DEFAULT_BASELINE", "MULTISTART", "make_policy"]

@@ -236,7 +236,7 @@ def rollout(policy: Policy, env: Env, batch: Batch, decode: str = "greedy", num_
     state = env.reset(batch, num_starts)
     every = done_every or (GPU_DONE_EVERY if cuda else 1)
     step = compiled_step() if compiled else decoding_step
-    actions, total = [], torch.zeros(state.current.shape, device=batch.dist.device)
+    actions, total = [], torch.zeros(state.visited.shape[:2], device=batch.dist.device)  # [B, S]
     if multistart:
         first = env.start_actions(state, start_offset)
         actions.append(first)

@@ -8,7 +8,7 @@ finds it through the registry). The torch modules load on first use, so that
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .contracts import Env
@@ -19,11 +19,12 @@ _LAZY = {
 }
 
 
-def make_env(problem: str) -> Env:
-    """The batched environment of a registered problem (see ``nco.data.problems``)."""
+def make_env(problem: str, **options: Any) -> Env:
+    """The batched environment of a registered problem (see ``nco.data.problems``), made with ``options``
+    (a fleet's decoding ``mode``)."""
     from nco.data import get_problem
 
-    return get_problem(problem).env_module().ENV()
+    return get_problem(problem).env_module().ENV(**options)
 
 
 def __getattr__(name: str):

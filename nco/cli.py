@@ -308,11 +308,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_build_city)
 
     t = sub.add_parser("train", help="train a policy with REINFORCE (Lightning) and print its checkpoint",
-                       description="Train an attention model (am), POMO (pomo), matrix-aware POMO (matrix) or "
-                                   "pointer network (ptrnet) on instances generated on the fly; writes "
+                       description="Train an attention model (am), POMO (pomo), matrix-aware POMO (matrix), "
+                                   "pointer network (ptrnet) or, for fleets, CAMP (camp) on instances generated on "
+                                   "the fly; writes "
                                    "checkpoints, CSV and TensorBoard logs and OUT/policy.pt, and prints the "
                                    "checkpoint path.")
-    t.add_argument("problem", choices=tuple(name for name, spec in PROBLEMS.items() if spec.learned))
+    t.add_argument("problem", choices=tuple(name for spec in PROBLEMS.values() if spec.learned
+                                            for name in (spec.name, *spec.presets)))
     t.add_argument("--config", default=None, metavar="FILE.yaml", help="options as YAML; flags override it")
     TrainConfig.add_arguments(t)
     t.set_defaults(func=cmd_train)

@@ -19,7 +19,8 @@ from typing import Any
 
 import torch
 
-from nco.data import NcoError, SolverError, get_problem
+from nco.data import NcoError, SolverError
+from nco.data.problems import problem_for
 
 from .baselines import BASELINES
 from .policies import DEFAULT_BASELINE, MULTISTART, PRESETS
@@ -29,7 +30,9 @@ POLICY_DEFAULTS: dict[str, dict[str, Any]] = {  # batch size and learning rate p
     "pomo": {"batch_size": 64, "lr": 1e-4},
     "matrix": {"batch_size": 64, "lr": 1e-4},
     "ptrnet": {"batch_size": 128, "lr": 1e-3},
+    "camp": {"batch_size": 64, "lr": 1e-4, "num_samples": 8},
 }
+MODES = ("parallel", "sequential")  # a fleet env's decoding modes (nco.envs.pvrp)
 
 
 def _flag(help: str, default: Any = None, **argparse_options: Any) -> Any:
@@ -76,9 +79,24 @@ class TrainConfig:
     weight_decay: float = 1e-6
     exp_beta: float = 0.8  # the exponential baseline's weight of the past
     policy_config: dict[str, Any] | None = None  # the policy's constructor options (see nco.policies.PRESETS)
+    preset: str | None = _flag("a fleet's generator preset (pvrp: hcvrp, pvrp-p or pvrp-zc; nco train hcvrp sets "
+                               "it)", metavar="NAME")
+    distribution: str | None = _flag("the generator's pattern (pvrp-p: random, pi or cluster; pvrp-zc: random or "
+                                     "pi; default: uniform / random)", metavar="NAME")
+    num_vehicles: str | None = _flag("a fleet's vehicles: a number, or a range drawn for each batch such as 3-7 "
+                                     "(the default; validation at its middle)", metavar="M[-M]")
+    sizes: str | None = _flag("draw each batch's size from this range, such as 40-100 (validation at "
+                              "--num-nodes)", metavar="N-N")
+    mode: str | None = _flag("a fleet env's decoding: parallel (every vehicle moves at each step, as CAMP; the "
+                             "default) or sequential (one vehicle-node pair a step)", choices=MODES)
+    num_samples: int = _flag("rollouts sampled per instance by a policy without POMO's starts, the shared "
+                             "baseline's group (default: camp 8, else 1)", None)
 
     def __post_init__(self) -> None:
-        get_problem(self.problem)  # an unknown problem: the one error that lists the registered ones
+        spec, preset = problem_for(self.problem)  # unknown: the one error that lists the registered problems
+        if preset is not None:  # a preset's name (nco train hcvrp): its problem, with that preset
+            self.problem, self.preset = spec.name, preset
+        self._fleet_defaults(spec)
         if self.policy not in PRESETS:
             raise SolverError(f"unknown policy {self.policy!r}; expected one of {', '.join(PRESETS)}")
         self.baseline = self.baseline or DEFAULT_BASELINE.get(self.policy, "exponential")
@@ -87,18 +105,60 @@ class TrainConfig:
             self.batch_size = int(defaults.get("batch_size", 64))
         if self.lr is None:
             self.lr = float(defaults.get("lr", 1e-4))
+        if self.num_samples is None:
+            self.num_samples = int(defaults.get("num_samples", 1))
         if isinstance(self.devices, str) and self.devices.isdigit():
             self.devices = int(self.devices)
         self.out = str(self.out)
         self._check_ranges()
         if self.baseline not in BASELINES:
             raise SolverError(f"unknown baseline {self.baseline!r}; expected one of {', '.join(BASELINES)}")
-        if self.baseline == "shared" and self.policy not in MULTISTART:
-            raise SolverError("the shared baseline needs POMO's multiple starts (--policy pomo or matrix)")
+        if self.baseline == "shared" and self.policy not in MULTISTART and self.num_samples < 2:
+            raise SolverError("the shared baseline needs POMO's multiple starts (--policy pomo or matrix) or "
+                              "several samples per instance (--num-samples)")
         if self.leader_reward < 0:
             raise SolverError(f"leader_reward: expected a weight >= 0, got {self.leader_reward}")
         if self.leader_reward and self.baseline != "shared":
             raise SolverError("leader_reward weighs the best of POMO's starts: it needs the shared baseline")
+
+    def _fleet_defaults(self, spec: Any) -> None:
+        """A problem with generator presets (a fleet) takes its first preset, 3-7 vehicles, the parallel mode
+        and the camp policy unless told otherwise; any other problem refuses these options."""
+        fleet = {"preset": self.preset, "num_vehicles": self.num_vehicles, "mode": self.mode}
+        if not spec.presets:
+            given = [k for k, v in fleet.items() if v is not None]
+            if given:
+                raise SolverError(f"{', '.join(given)}: the {spec.title} has no vehicles or presets")
+            return
+        if self.preset is None:
+            self.preset = spec.presets[0]
+        if self.preset not in spec.presets:
+            raise SolverError(f"preset: expected one of {', '.join(spec.presets)}, got {self.preset!r}")
+        self.num_vehicles = str(self.num_vehicles or "3-7")
+        self.mode = self.mode or MODES[0]
+        if self.policy == "pomo" and "pomo" not in spec.policies:  # the default policy, where it does not serve
+            self.policy = spec.policies[0]
+
+    def vehicle_range(self) -> tuple[int, int] | None:
+        """The fewest and most vehicles to draw (None: the problem has no fleet)."""
+        return None if self.num_vehicles is None else _range(self.num_vehicles, "num_vehicles", 1)
+
+    def size_range(self) -> tuple[int, int]:
+        """The smallest and largest training size."""
+        return _range(self.sizes, "sizes", 2) if self.sizes else (self.num_nodes, self.num_nodes)
+
+    def env_options(self) -> dict[str, Any]:
+        """What the problem's env is made with (a fleet's decoding mode)."""
+        return {} if self.mode is None else {"mode": self.mode}
+
+    def draw_options(self, num_vehicles: int | None = None) -> dict[str, Any]:
+        """What the generator draws with: the pattern, and a fleet's preset and vehicles (the middle of the
+        range unless given)."""
+        options: dict[str, Any] = {} if self.distribution is None else {"distribution": self.distribution}
+        vehicles = self.vehicle_range()
+        if vehicles is not None:
+            options |= {"preset": self.preset, "num_vehicles": num_vehicles or (vehicles[0] + vehicles[1]) // 2}
+        return options
 
     def _check_ranges(self) -> None:
         """Each number within what training can use, the devices there, the files to start from readable."""
@@ -113,6 +173,9 @@ class TrainConfig:
                 raise SolverError(f"{name}: expected a number > 0, got {amount!r}")
         if self.max_steps != -1 and self.max_steps < 1:
             raise SolverError(f"max_steps: expected steps >= 1 (or -1: no limit), got {self.max_steps}")
+        self.vehicle_range(), self.size_range()  # each a clear error when malformed
+        if not isinstance(self.num_samples, int) or self.num_samples < 1:
+            raise SolverError(f"num_samples: expected rollouts >= 1, got {self.num_samples!r}")
         if self.weight_decay < 0 or not 0 <= self.exp_beta < 1:
             raise SolverError("weight_decay: expected >= 0; exp_beta: expected in [0, 1)")
         accelerators = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
@@ -183,3 +246,15 @@ class TrainConfig:
     def hparams(self) -> dict[str, Any]:
         """The options as a plain dict (what Lightning saves with a checkpoint)."""
         return dataclasses.asdict(self)
+
+
+def _range(text: str, name: str, least: int) -> tuple[int, int]:
+    """``"3-7"`` as (3, 7), ``"5"`` as (5, 5); an error naming ``name`` otherwise."""
+    parts = str(text).split("-")
+    try:
+        low, high = int(parts[0]), int(parts[-1])
+    except ValueError:
+        low = high = -1
+    if len(parts) > 2 or low < least or high < low:
+        raise SolverError(f"{name}: expected a number >= {least} or a range such as 3-7, got {text!r}")
+    return low, high

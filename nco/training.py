@@ -72,7 +72,7 @@ class Reinforce(L.LightningModule):
         cfg = self.config
         self.save_hyperparameters(cfg.hparams())
         self.policy = make_policy(cfg.policy, cfg.problem, **(cfg.policy_config or {}))
-        self.env = make_env(cfg.problem)
+        self.env = make_env(cfg.problem, **cfg.env_options())
         self.baseline: Baseline = make_baseline(cfg.baseline or "", cfg.exp_beta)
         self.pool = city_pool(cfg.cities) if cfg.cities else None
         self.curriculum = parse_curriculum(cfg.curriculum, cfg.num_nodes)
@@ -80,8 +80,12 @@ class Reinforce(L.LightningModule):
         self.stages: dict[int, dict[str, float]] = {}
         self._last_step: tuple[float, int] | None = None  # (perf_counter, size) of the previous step
         self._started: float | None = None  # perf_counter at the start of training
-        if self.pool is None:
+        if self.pool is None and cfg.vehicle_range() is None:
             self.val_batch = kool_batch(cfg.problem, cfg.num_nodes, cfg.val_size, KOOL_VALIDATION_SEED)
+        elif self.pool is None:  # a fleet: no published validation set, the generator's own at a fixed seed
+            generator = torch.Generator().manual_seed(KOOL_VALIDATION_SEED)
+            self.val_batch = random_batch(cfg.problem, cfg.num_nodes, cfg.val_size, generator=generator,
+                                          **cfg.draw_options())
         else:
             generator = torch.Generator().manual_seed(KOOL_VALIDATION_SEED)
             self.val_batch = self.pool.sample(cfg.problem, cfg.num_nodes, cfg.val_size, generator)
@@ -113,7 +117,7 @@ class Reinforce(L.LightningModule):
         compiled when ``compile`` is set; the greedy baseline and validation
         rollouts run eagerly.
         """
-        starts = batch.num_starts if self.multistart else 1
+        starts = batch.num_starts if self.multistart else (self.config.num_samples if decode == "sample" else 1)
         return rollout(policy, self.env, batch, decode, num_starts=starts, multistart=self.multistart,
                        log_prob=log_prob, compiled=self.config.compile and log_prob)
 
@@ -139,18 +143,23 @@ class Reinforce(L.LightningModule):
 
     def draw(self, size: int, num_nodes: int | None = None) -> Batch:
         """Fresh training instances on the module's device (uniform, or from the city pool), of the
-        run's size unless ``num_nodes`` says otherwise."""
+        run's size unless ``num_nodes`` says otherwise; a fleet's vehicles drawn from the run's range."""
         num_nodes = num_nodes or self.config.num_nodes
         if self.pool is None:
-            return random_batch(self.config.problem, num_nodes, size, device=self.device)
+            vehicles = self.config.vehicle_range()
+            count = None if vehicles is None else int(torch.randint(vehicles[0], vehicles[1] + 1, ()))
+            return random_batch(self.config.problem, num_nodes, size, device=self.device,
+                                **self.config.draw_options(count))
         if self.pool.coords[0].device != self.device:
             self.pool.to(self.device)
         return self.pool.sample(self.config.problem, num_nodes, size)
 
     def train_size(self) -> int:
-        """The size to train on now: the curriculum's stage, else the run's size."""
+        """The size to train on now: the curriculum's stage, else one drawn from the run's range (its size
+        when it has none)."""
         if self.curriculum is None:
-            return self.config.num_nodes
+            low, high = self.config.size_range()
+            return low if low == high else int(torch.randint(low, high + 1, ()))
         return self.curriculum.size_at(self.global_step, self._training_minutes())
 
     def _training_minutes(self) -> float:
@@ -386,7 +395,13 @@ def _save(config: TrainConfig, module: Reinforce, trainer: L.Trainer, checkpoint
         "minutes": round(minutes, 2), "instances_seen": module.instances_seen, "device": device,
         "baseline": cfg.baseline, "batch_size": cfg.batch_size, "lr": cfg.lr,
         "val_cost": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None,
-        "instances": "cities: " + ", ".join(module.pool.names) if module.pool else "uniform (Kool et al.)"}
+        "instances": "cities: " + ", ".join(module.pool.names) if module.pool else
+        "uniform (Kool et al.)" if cfg.preset is None else f"the {cfg.preset} generator"}
+    for key in ("preset", "distribution", "num_vehicles", "sizes", "mode"):  # what a fleet policy was trained on
+        if getattr(cfg, key) is not None:
+            training[key] = getattr(cfg, key)
+    if cfg.num_samples > 1:
+        training["num_samples"] = cfg.num_samples
     if cfg.leader_reward:
         training["leader_reward"] = cfg.leader_reward
     if cfg.compile:

@@ -534,6 +534,19 @@ def random_pvrp(num_customers: int, num_vehicles: int, preset: str = "pvrp-p", d
 
 
 
+def preset_of(instance: PVRPInstance) -> str:
+    """The preset whose policies serve ``instance``: ``hcvrp`` for min-max, ``pvrp-p`` for min-sum with
+    preferences, ``pvrp-zc`` for the other min-sum fleets (time, zones or not); none for a fleet whose
+    vehicles make one trip each (every preset's reload: an :class:`InstanceError`)."""
+    if not instance.multi_trip:
+        raise InstanceError(f"{instance.name}: its vehicles make one trip each (multi_trip is off), and the "
+                            "learned policies were trained on fleets that reload; solve it with the classical "
+                            "solvers (ga, ortools, ls, insertion)", field="multi_trip", path=instance.path)
+    if instance.objective == "min-max":
+        return "hcvrp"
+    return "pvrp-p" if instance.preference_weight and bool(instance.preference.any()) else "pvrp-zc"
+
+
 def random_fleet(num_customers: int, batch: int | None = None, seed: int = 0, distribution: str = "random",
                  preset: str = "hcvrp", num_vehicles: int = 3) -> PVRPInstance | list[PVRPInstance]:
     """Random instance(s) of a preset: ``hcvrp`` (:func:`random_hcvrp`, ``distribution`` unused) or

@@ -204,6 +204,10 @@ class PVRPEnv:
         self._move(state, node)
         return state
 
+    def trips(self, actions: Any, instance: Any) -> tuple[tuple[tuple[int, ...], ...], tuple[int, ...]]:
+        """The trips and the vehicle of each of one rollout's actions on ``instance`` (see :func:`solution_of`)."""
+        return solution_of(actions, instance.num_nodes, instance.num_vehicles, self.parallel)
+
     @staticmethod
     def _resolve(state: FleetState, node: torch.Tensor) -> torch.Tensor:
         """The nodes ``[B, S, M]`` the vehicles go to: of those that picked one customer, the first to reach it

@@ -20,8 +20,8 @@ from typing import Callable
 
 import torch
 
-from nco.envs import make_env
 from nco.envs.batch import Batch
+from nco.envs.contracts import Env
 
 from .policies import PolicyModule
 from .policies.decoding import Deadline, OutOfTime, Rollout, augment, rollout, symmetric_copy
@@ -30,12 +30,12 @@ PROBE_STARTS = 32  # rollouts of the first chunk, which measures the speed (fewe
 PROBE_SIZE = 100  # up to this many nodes the probe has all PROBE_STARTS; beyond, fewer as 1 / nodes^2
 
 
-def greedy_rollouts(policy: PolicyModule, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
+def greedy_rollouts(policy: PolicyModule, env: Env, batch: Batch, starts: int, factor: int, pomo: bool,
                     offset: int = 0, deadline: Deadline | None = None) -> Rollout:
-    """Greedy rollouts from ``starts`` start nodes (from ``offset`` on) of ``factor`` symmetric copies, done by
-    ``deadline`` or stopped early (:class:`OutOfTime`)."""
+    """Greedy rollouts in ``env`` from ``starts`` start nodes (from ``offset`` on) of ``factor`` symmetric copies,
+    done by ``deadline`` or stopped early (:class:`OutOfTime`)."""
     with torch.inference_mode():
-        return rollout(policy, make_env(problem), augment(batch, factor), "greedy",
+        return rollout(policy, env, augment(batch, factor), "greedy",
                        num_starts=starts if pomo else 1, multistart=pomo, log_prob=False, start_offset=offset,
                        deadline=deadline)
 
@@ -60,13 +60,13 @@ class BudgetedDecoder:
         self.measured_nodes: int | None = None
         self.at_least = False  # the estimate is a lower bound (the last chunk stopped in its encoder)
 
-    def rollouts(self, policy: PolicyModule, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
+    def rollouts(self, policy: PolicyModule, env: Env, batch: Batch, starts: int, factor: int, pomo: bool,
                  budget: float | None) -> list[Rollout]:
         """Greedy rollouts of one instance from ``starts`` start nodes x ``factor`` symmetric copies, or as
         many of them as are done within ``budget`` seconds (None: no limit), as a list of chunks; empty when
         not even one rollout can be done in time."""
         if budget is None:
-            return [greedy_rollouts(policy, problem, batch, starts, factor, pomo)]
+            return [greedy_rollouts(policy, env, batch, starts, factor, pomo)]
         starts = starts if pomo else 1  # other policies decode one rollout per copy
         began, unit = self.clock(), batch.num_nodes ** 2
         deadline = Deadline(began + budget, self.clock)
@@ -76,7 +76,7 @@ class BudgetedDecoder:
         # stopped: a chunk stopped early, so its projected pace, not a guess, plans what follows
         stopped = False
         if rate is not None and rate * unit * starts * factor <= budget:
-            whole = self._timed(policy, problem, batch, starts, factor, pomo, 0, deadline)
+            whole = self._timed(policy, env, batch, starts, factor, pomo, 0, deadline)
             if whole is not None:
                 return [whole]
             stopped = True
@@ -90,7 +90,7 @@ class BudgetedDecoder:
                 if (chunks or stopped) and fit < 1:
                     return chunks
                 size = min(starts - offset, max(1, fit))
-                chunk = self._timed(policy, problem, symmetric_copy(batch, k), size, 1, pomo, offset, deadline)
+                chunk = self._timed(policy, env, symmetric_copy(batch, k), size, 1, pomo, offset, deadline)
                 if chunk is None:
                     if size == 1:
                         return chunks
@@ -105,13 +105,13 @@ class BudgetedDecoder:
         ``PROBE_SIZE`` nodes (a chunk costs about rollouts x nodes^2), at least one."""
         return max(1, min(self.probe_starts, int(self.probe_starts * (PROBE_SIZE / nodes) ** 2)))
 
-    def _timed(self, policy: PolicyModule, problem: str, batch: Batch, starts: int, factor: int, pomo: bool,
+    def _timed(self, policy: PolicyModule, env: Env, batch: Batch, starts: int, factor: int, pomo: bool,
                offset: int, deadline: Deadline) -> Rollout | None:
         """One chunk, done by ``deadline`` (else None), whose time (or projected time) updates the speed
         estimate."""
         began = self.clock()
         try:
-            result = greedy_rollouts(policy, problem, batch, starts, factor, pomo, offset, deadline)
+            result = greedy_rollouts(policy, env, batch, starts, factor, pomo, offset, deadline)
         except OutOfTime as stop:
             result, ended, self.at_least = None, stop.projected, not stop.whole
         else:

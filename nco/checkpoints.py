@@ -54,9 +54,10 @@ def _stored(tensor: torch.Tensor, half: bool) -> torch.Tensor:
 
 
 def ship(source: str | os.PathLike) -> Path:
-    """Copy a trained policy file into the package as ``<problem>-<policy>-<n>.pt`` (float16)."""
+    """Copy a trained policy file into the package as ``<problem>-<policy>-<n>.pt`` (a fleet's:
+    ``<problem>-<policy>-<preset>.pt``), float16."""
     model, meta = load_policy(source)
-    name = f"{meta['problem']}-{meta['policy']}-{meta['num_nodes']}.pt"
+    name = f"{meta['problem']}-{meta['policy']}-{meta['training'].get('preset') or meta['num_nodes']}.pt"
     return save_policy(SHIPPED / name, model, meta["policy"], meta["problem"], meta["num_nodes"],
                        meta["config"], meta["training"], half=True)
 
@@ -147,18 +148,32 @@ def load_policy(path: str | os.PathLike, problem: str | None = None,
 
 
 def expect(path: str | os.PathLike, meta: dict[str, Any], problem: str | None = None,
-           policy: str | None = None) -> None:
-    """Raise a :class:`CheckpointError` naming ``path`` unless its ``meta`` is for ``problem`` and ``policy``
-    (either may be None: anything goes)."""
+           policy: str | None = None, preset: str | None = None, vehicles: int | None = None) -> None:
+    """Raise a :class:`CheckpointError` naming ``path`` unless its ``meta`` is for ``problem`` and ``policy``,
+    and, for a fleet, was trained on ``preset`` and a vehicle range holding ``vehicles`` (any of them None:
+    anything goes)."""
     if problem is not None and meta["problem"] != problem:
         raise CheckpointError(f"{path}: a {meta['policy']} policy for {meta['problem'].upper()}, "
                               f"not for {problem.upper()}")
     if policy is not None and meta["policy"] != policy:
         raise CheckpointError(f"{path}: a {meta['policy']} policy, not {policy}")
+    training = meta.get("training", {})
+    if preset is not None and training.get("preset") != preset:
+        raise CheckpointError(f"{path}: trained for the {training.get('preset')} preset, not for {preset} "
+                              "instances")
+    span = str(training.get("num_vehicles", "")).split("-")
+    if vehicles is not None and span[0] and not int(span[0]) <= vehicles <= int(span[-1]):
+        raise CheckpointError(f"{path}: trained for {training['num_vehicles']} vehicles, not for {vehicles}")
 
 
-def shipped(problem: str, num_nodes: int, policy: str = "pomo") -> Path:
-    """The shipped checkpoint for ``problem`` whose training size is nearest ``num_nodes``."""
+def shipped(problem: str, num_nodes: int, policy: str = "pomo", preset: str | None = None) -> Path:
+    """The shipped checkpoint for ``problem`` whose training size is nearest ``num_nodes``; for a fleet's
+    ``preset``, the one trained on it (over a range of sizes and vehicles)."""
+    if preset is not None:
+        path = SHIPPED / f"{problem}-{policy}-{preset}.pt"
+        if not path.exists():
+            raise CheckpointError(f"no shipped {policy} checkpoint for {preset} instances in {SHIPPED}")
+        return path
     prefix = f"{problem}-{policy}-"
     found = sorted(SHIPPED.glob(f"{prefix}*.pt"))
     if not found:

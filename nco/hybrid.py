@@ -12,7 +12,7 @@ a time-to-quality curve shows both.
 
 from __future__ import annotations
 
-from nco.data import Instance, Solution, make_solution
+from nco.data import Instance, Solution, make_solution, problem_of
 
 from .neural import candidate_solutions
 
@@ -31,13 +31,12 @@ def solve_hybrid(instance: Instance, refiner: str, time_limit: float = 10.0, see
     seeds = candidate_solutions(instance, budget=HYBRID_DECODE_SHARE * time_limit)
     ready = clock.elapsed()  # the policy's solutions (if any) exist from here on
     left = max(0.05 * time_limit, clock.remaining())
+    solver = get_solver(refiner, problem_of(instance))  # the problem's own (a fleet's GA) where it has them
     if refiner == "ga":
-        from nco.solvers.genetic import genetic
-
-        refined = genetic(instance, time_limit=left, seed=seed, seeds=seeds)
+        refined = solver(instance, time_limit=left, seed=seed, seeds=seeds)
     else:
-        refined = get_solver(refiner)(instance, time_limit=left, seed=seed, initial=seeds[0] if seeds else None)
+        refined = solver(instance, time_limit=left, seed=seed, initial=seeds[0] if seeds else None)
     history = [(ready, seeds[0].cost)] if seeds else []
     history += [(ready + t, c) for t, c in refined.history]
     return make_solution(instance, refined.routes, solver=f"neural+{refiner}", runtime=clock.elapsed(),
-                         history=history)
+                         history=history, vehicles=refined.vehicles)

@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nco.data import Instance, InstanceError, Solution, SolverError, get_problem, make_solution
+from nco.data import Instance, InstanceError, Solution, SolverError, get_problem, make_solution, problem_of
 from nco.envs import make_env
 from nco.envs.batch import Batch, from_instances, unit_square
+from nco.envs.contracts import Env
 
 from .budget import BudgetedDecoder
 from .checkpoints import expect, load_policy, shipped
@@ -74,7 +75,7 @@ def decode(policy, meta: dict, batch: Batch, how: str = "multistart", augment_fa
         raise SolverError(f"unknown decoding {how!r}; expected one of {', '.join(DECODES)}")
     if how == "multistart" and meta["policy"] == "ptrnet":
         raise SolverError("the pointer network decodes from its own first city; use greedy or sample")
-    env = make_env(meta["problem"])
+    env = env_for(meta)
     starts = batch.num_starts
     pomo = meta["policy"] in MULTISTART
     augment_factor = usable_factor(batch, augment_factor)
@@ -113,9 +114,19 @@ def to_batch(instances: list[Instance], device: torch.device | str = "cpu", need
     return batch
 
 
+def env_for(meta: dict) -> Env:
+    """The env a checkpoint's policy decodes in: its problem's, in the mode it was trained in (a fleet's)."""
+    mode = meta.get("training", {}).get("mode")
+    return make_env(meta["problem"], **({} if mode is None else {"mode": mode}))
+
+
 def policy_kind(instance: Instance) -> str:
     """The shipped policy for ``instance``: ``matrix`` when its matrix is asymmetric or it has no
-    coordinates (road networks), else ``pomo`` (trained on Euclidean instances)."""
+    coordinates (road networks), else ``pomo`` (trained on Euclidean instances); a problem that POMO does not
+    solve (fleets), its own first policy."""
+    policies = problem_of(instance).policies
+    if "pomo" not in policies:
+        return policies[0]
     if instance.coords is None:
         return "matrix"
     # the exact check is cached on the instance; allclose (0.25 s at n = 3000) only for what it leaves
@@ -129,6 +140,16 @@ def routes_of(problem: str, actions: torch.Tensor) -> tuple[tuple[int, ...], ...
     return get_problem(problem).data.routes_of(actions.tolist())
 
 
+def decoded_routes(env: Env, instance: Instance, actions: torch.Tensor) -> tuple[tuple[tuple[int, ...], ...],
+                                                                                 tuple[int, ...]]:
+    """The routes of one rollout's actions and the vehicle of each (empty where the vehicles are alike): an env
+    whose actions name the vehicle too (a fleet's) reads them itself (its ``trips``)."""
+    trips = getattr(env, "trips", None)
+    if trips is not None:
+        return trips(actions.cpu(), instance)
+    return routes_of(instance.problem, actions.cpu()), ()
+
+
 @dataclass
 class LoadedPolicy:
     """A policy ready for inference on one device, its checkpoint's metadata and its budgeted decoder."""
@@ -136,6 +157,7 @@ class LoadedPolicy:
     policy: PolicyModule
     meta: dict
     decoder: BudgetedDecoder
+    env: Env  # the env it decodes in (env_for its meta)
 
     @property
     def pomo(self) -> bool:
@@ -146,13 +168,14 @@ class LoadedPolicy:
         """Greedy rollouts of one instance from every start node and symmetric copy, or those that fit in
         ``budget`` seconds (see :class:`nco.budget.BudgetedDecoder`)."""
         factor = usable_factor(batch, augment_factor)
-        return self.decoder.rollouts(self.policy, self.meta["problem"], batch, batch.num_starts, factor,
+        return self.decoder.rollouts(self.policy, self.env, batch, batch.num_starts, factor,
                                      self.pomo, budget)
 
 
 def loaded_policy(instance: Instance, checkpoint: str | None = None) -> tuple[LoadedPolicy, Batch]:
     """The policy (``checkpoint``, else the shipped one nearest in size) and the instance, on the default device."""
-    path = Path(checkpoint or shipped(instance.problem, instance.size, policy_kind(instance))).resolve()
+    preset = _preset_of(instance)
+    path = Path(checkpoint or shipped(instance.problem, instance.size, policy_kind(instance), preset)).resolve()
     try:
         stamp = path.stat()
     except OSError:
@@ -160,7 +183,8 @@ def loaded_policy(instance: Instance, checkpoint: str | None = None) -> tuple[Lo
     device = default_device()
     version = (stamp.st_ino, stamp.st_mtime_ns, stamp.st_size) if stamp else None
     loaded = _inference_policy(path, version, str(device))
-    expect(path, loaded.meta, problem=instance.problem)
+    expect(path, loaded.meta, problem=instance.problem, preset=preset,
+           vehicles=getattr(instance, "num_vehicles", None))
     return loaded, to_batch([instance], device, need_coords=loaded.meta["policy"] != "matrix")
 
 
@@ -172,7 +196,13 @@ def _inference_policy(path: Path, version: tuple[int, int, int] | None, device: 
     Only used under inference mode, where nothing changes the weights; ``version`` (inode, mtime,
     size) makes a rewritten file load again."""
     policy, meta = load_policy(path)
-    return LoadedPolicy(policy.to(device), meta, BudgetedDecoder())
+    return LoadedPolicy(policy.to(device), meta, BudgetedDecoder(), env_for(meta))
+
+
+def _preset_of(instance: Instance) -> str | None:
+    """The generator preset whose policies can serve ``instance`` (a fleet's; None for other problems)."""
+    spec = problem_of(instance)
+    return spec.data.preset_of(instance) if spec.presets else None
 
 
 def candidate_solutions(instance: Instance, count: int = 25, checkpoint: str | None = None,
@@ -197,10 +227,10 @@ def candidate_solutions(instance: Instance, count: int = 25, checkpoint: str | N
     found: dict[tuple, Solution] = {}
     for k in torch.argsort(rewards, descending=True).tolist():
         c, r = rows[k]
-        routes = routes_of(instance.problem, actions[c][r])
-        key = tuple(sorted(routes))
+        routes, vehicles = decoded_routes(loaded.env, instance, actions[c][r])
+        key = tuple(sorted(zip(routes, vehicles or [0] * len(routes))))
         if key not in found:
-            found[key] = make_solution(instance, routes, solver="neural")
+            found[key] = make_solution(instance, routes, solver="neural", vehicles=vehicles)
             if len(found) == count:
                 break
     return list(found.values())
@@ -231,8 +261,8 @@ def solve_neural(instance: Instance, time_limit: float = 10.0, seed: int = 0, in
         actions = best.actions.flatten(0, 1)[int(best.reward.flatten().argmax())]
     else:
         actions = decode(loaded.policy, loaded.meta, batch, how, augment_factor, seed=seed).actions[0]
-    routes = routes_of(instance.problem, actions.cpu())
-    return make_solution(instance, routes, solver="neural", runtime=time.perf_counter() - start)
+    routes, vehicles = decoded_routes(loaded.env, instance, actions)
+    return make_solution(instance, routes, solver="neural", runtime=time.perf_counter() - start, vehicles=vehicles)
 
 
 def _too_slow(loaded: LoadedPolicy, batch: Batch, time_limit: float, budget: float) -> str:

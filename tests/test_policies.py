@@ -197,7 +197,7 @@ def test_chunked_starts_continue_where_the_last_chunk_ended(monkeypatch):
     clock, calls, decoder = _slow_device(monkeypatch, instance, 1 / 16)
     monkeypatch.setattr(decoder, "probe_starts", 8)
     loaded, batch = neural.loaded_policy(instance)
-    chunks = decoder.rollouts(loaded.policy, "tsp", batch, 40, 1, True, budget=2.0)
+    chunks = decoder.rollouts(loaded.policy, loaded.env, batch, 40, 1, True, budget=2.0)
     assert [c[:3] for c in calls] == [(8, 1, 0), (24, 1, 8)] and clock[0] == 2.0
     first = torch.cat([c.actions[0, :, 0] for c in chunks])
     assert first.tolist() == list(range(32))  # start nodes 0..31, each once

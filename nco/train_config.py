@@ -79,10 +79,10 @@ class TrainConfig:
     weight_decay: float = 1e-6
     exp_beta: float = 0.8  # the exponential baseline's weight of the past
     policy_config: dict[str, Any] | None = None  # the policy's constructor options (see nco.policies.PRESETS)
-    preset: str | None = _flag("a fleet's generator preset (pvrp: hcvrp, pvrp-p or pvrp-zc; nco train hcvrp sets "
-                               "it)", metavar="NAME")
-    distribution: str | None = _flag("the generator's pattern (pvrp-p: random, pi or cluster; pvrp-zc: random or "
-                                     "pi; default: uniform / random)", metavar="NAME")
+    preset: str | None = _flag("a fleet's generator preset, one of its problem's presets (nco train PRESET sets "
+                               "it; default the first)", metavar="NAME")
+    distribution: str | None = _flag("the generator's pattern (a fleet preset's preferences or zones, such as pi "
+                                     "or cluster; default uniform, for fleets random)", metavar="NAME")
     num_vehicles: str | None = _flag("a fleet's vehicles: a number, or a range drawn for each batch such as 3-7 "
                                      "(the default; validation at its middle)", metavar="M[-M]")
     sizes: str | None = _flag("draw each batch's size from this range, such as 40-100 (validation at "

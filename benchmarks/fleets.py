@@ -5,6 +5,8 @@
     python benchmarks/fleets.py hcvrp --seconds 2 --per-set 128  # the first instances of the 12 HCVRP sets
     python benchmarks/fleets.py hcvrp --seconds 2 --per-set 8 --objective min-sum --solvers ga ortools pyvrp
     python benchmarks/fleets.py pvrp --seconds 2 --per-set 8 --solvers insertion ortools ga pyvrp  # CAMP's grid
+    python benchmarks/fleets.py hcvrp-neural                  # the shipped policy on all 1,280 of each set
+    python benchmarks/fleets.py hcvrp --seconds 1 --per-set 128 --solvers ga neural+ga  # seeding, paired
 
 Each (instance, solver) is one task on one core, two at a time on this 2-core
 machine, so that solvers compared at the same limit run side by side. Every
@@ -148,6 +150,10 @@ def _hcvrp_task(path: str, index: int, objective: str, solver: str, seconds: flo
     if solver == "pyvrp":
         routes, vehicles = _pyvrp_profiled(instance, seconds)
         cost = make_solution(instance, routes, vehicles=vehicles).cost
+    elif solver.startswith("neural"):  # the shipped policy, alone or seeding a refiner (nco.solve's own path)
+        import nco
+
+        cost = nco.solve(instance, solver=solver, time_limit=seconds).cost
     else:
         cost = SOLVERS[solver](instance, time_limit=seconds).cost
     return {"set": Path(path).stem, "index": index, "solver": solver, "seconds": seconds, "cost": round(cost, 5),
@@ -169,7 +175,12 @@ def _pvrp_task(preset: str, pattern: str, n: int, m: int, index: int, solver: st
     if solver == "pyvrp":
         routes, vehicles = _pyvrp_profiled(instance, seconds)
     else:
-        solution = SOLVERS[solver](instance, time_limit=seconds)
+        if solver.startswith("neural"):  # the shipped policy of the preset, alone or seeding a refiner
+            import nco
+
+            solution = nco.solve(instance, solver=solver, time_limit=seconds)
+        else:
+            solution = SOLVERS[solver](instance, time_limit=seconds)
         routes, vehicles = solution.routes, solution.vehicles
     row = {"preset": preset, "pattern": pattern, "n": n, "m": m, "index": index, "solver": solver,
            "seconds": seconds, "wall_s": round(time.perf_counter() - started, 2), "machine": machine()}
@@ -249,10 +260,96 @@ def hcvrp(args: argparse.Namespace) -> str:
         cells = [np.mean([float(r["cost"]) for r in rows if r["set"] == name and r["solver"] == s]) for s in solvers]
         body.append([name.replace("_seed24610", ""), *[f"{c:.3f}" for c in cells]])
     table = markdown_table(["set (vehicles, customers)", *[f"{s} mean {args.objective}" for s in solvers]], body)
+    if "neural+ga" in solvers and "ga" in solvers:
+        table += "\n\n" + _paired(rows, "neural+ga", "ga")
     flag = "" if args.objective == "min-max" else " --objective min-sum"
     return (f"# HCVRP ({args.objective}): the first {args.per_set} instances of each set at {args.seconds:g} s\n\n"
             f"`python benchmarks/fleets.py hcvrp --seconds {args.seconds:g} --per-set {args.per_set}{flag}` on "
             f"{machine()}, one core per run.\n\n{table}\n")
+
+
+def _paired(rows: list[dict], first: str, second: str) -> str:
+    """``first`` minus ``second`` per instance (the same instances, the same limit): the mean difference and its
+    standard error, overall and by set."""
+    def cost(r: dict) -> float:
+        return float(r["cost"])
+
+    by = {(r["set"], int(r["index"]), r["solver"]): cost(r) for r in rows}
+    pairs = [(k[0], by[k] - by[(k[0], k[1], second)]) for k in by if k[2] == first and (k[0], k[1], second) in by]
+    if not pairs:
+        return ""
+    diff = np.array([d for _, d in pairs])
+    se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
+    better = int((diff < -1e-9).sum())
+    return (f"{first} - {second}, per instance over {len(diff)} instances: mean **{diff.mean():+.4f}** "
+            f"(standard error {se:.4f}); {first} better on {better}, worse on {int((diff > 1e-9).sum())}.")
+
+
+NEURAL_DECODES = ("greedy", "sample", "augment")  # one greedy rollout; best of NEURAL_SAMPLES; best of x8 copies
+NEURAL_SAMPLES = 16
+NEURAL_CHUNK = 256  # instances decoded together
+
+
+def _neural_set(path: str, objective: str, decode: str, checkpoint: str | None) -> dict:
+    """Every instance of one HCVRP set decoded by the policy in chunks, timed, each solution re-costed by the
+    fleet checker."""
+    import time
+
+    from nco.checkpoints import expect, load_policy, shipped
+    from nco.data import pvrp
+    from nco.neural import decode as run
+    from nco.neural import decoded_routes, env_for, to_batch
+
+    instances = pvrp.read_hcvrp_set(path, objective)
+    source = checkpoint or str(shipped("pvrp", instances[0].size, "camp", pvrp.preset_of(instances[0])))
+    policy, meta = load_policy(source)
+    expect(source, meta, problem="pvrp", preset=pvrp.preset_of(instances[0]), vehicles=instances[0].num_vehicles)
+    how = "sample" if decode == "sample" else "greedy"
+    factor = 8 if decode == "augment" else 1
+    started, actions = time.perf_counter(), []
+    for k in range(0, len(instances), NEURAL_CHUNK):
+        batch = to_batch(instances[k:k + NEURAL_CHUNK])
+        actions += list(run(policy, meta, batch, how, factor, samples=NEURAL_SAMPLES).actions)
+    seconds = time.perf_counter() - started
+    env = env_for(meta)
+    costs = [i.cost_of(*decoded_routes(env, i, a)).objective for i, a in zip(instances, actions)]
+    return {"set": Path(path).stem, "decode": decode, "instances": len(costs), "seconds": round(seconds, 2),
+            "mean": round(float(np.mean(costs)), 5), "mean_first_128": round(float(np.mean(costs[:128])), 5),
+            "checkpoint": Path(source).name, "machine": machine()}
+
+
+def hcvrp_neural(args: argparse.Namespace) -> str:
+    """The policy alone on all 1,280 instances of each HCVRP set (min-max), beside the classical reference (the
+    ``ga`` column of ``fleets_hcvrp.csv``) on the first 128."""
+    from rich.progress import track
+
+    csv_path = args.out / "fleets_hcvrp_neural.csv"
+    sets = sorted(str(p) for p in HCVRP.glob("hcvrp_v*_seed24610.npz"))
+    done = {(r["set"], r["decode"]) for r in read_rows(csv_path)}
+    todo = [(f, d) for f in sets for d in NEURAL_DECODES if (Path(f).stem, d) not in done]
+    for f, d in track(todo, description="neural"):  # one at a time: the timing is the point, on every core
+        append_row(csv_path, _neural_set(f, "min-max", d, args.checkpoint))
+    rows = read_rows(csv_path)
+    classical = [r for r in read_rows(args.out / "fleets_hcvrp.csv") if int(r["index"]) < 128 and r["solver"] == "ga"]
+    body = []
+    for name in sorted({r["set"] for r in rows}, key=lambda n: (int(n.split("_")[1][1:]), int(n.split("_")[2]))):
+        ref = [float(r["cost"]) for r in classical if r["set"] == name]
+        mine = {r["decode"]: r for r in rows if r["set"] == name}
+        cells = []
+        for d in NEURAL_DECODES:
+            r = mine.get(d)
+            gap = f" ({100 * (float(r['mean_first_128']) / np.mean(ref) - 1):+.1f}%)" if r and len(ref) == 128 else ""
+            cells.append(f"{float(r['mean']):.3f}{gap}, {float(r['seconds']):.1f} s" if r else "")
+        body.append([name.replace("_seed24610", ""), f"{np.mean(ref):.3f}" if ref else "", *cells])
+    table = markdown_table(["set (vehicles, customers)", "ga 2 s, first 128", *[f"neural {d}" for d in
+                                                                                 NEURAL_DECODES]], body)
+    used = sorted({r["checkpoint"] for r in rows})
+    return (f"# HCVRP (min-max): the policy alone on all 1,280 instances of each set\n\n`python benchmarks/fleets.py "
+            f"hcvrp-neural` on {machine()} (all cores), checkpoint {', '.join(used)}. Each cell: the mean longest "
+            f"time over the 1,280 instances, in brackets the gap of the first 128's mean to the ga column (2 s "
+            f"each, `fleets_hcvrp.csv`), and the seconds the whole set took (decoding in chunks of {NEURAL_CHUNK}; "
+            f"sample: the best of {NEURAL_SAMPLES}; augment: the best of the 8 symmetric copies, greedy). Every "
+            f"solution passed the fleet checker.\n\n{table}\n")
 
 
 def pvrp_grid(args: argparse.Namespace) -> str:
@@ -288,7 +385,7 @@ def _mean_cell(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=("hfvrp", "hcvrp", "pvrp"))
+    parser.add_argument("part", choices=("hfvrp", "hcvrp", "hcvrp-neural", "pvrp"))
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--per-set", type=int, default=16, help="hcvrp: instances per set")
     parser.add_argument("--solvers", nargs="+", default=None)
@@ -296,15 +393,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-customer", type=float, default=None,
                         help="hfvrp: a limit of this many seconds per customer (results in their own files)")
     parser.add_argument("--instances", nargs="+", default=None, help="hfvrp: only these files (names, no .vrp)")
+    parser.add_argument("--checkpoint", default=None, help="hcvrp-neural: a policy file (default: the shipped one)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     args.suffix = f"_{args.per_customer:g}n" if args.per_customer else ""
     args.solvers = args.solvers or (HFVRP_SOLVERS if args.part == "hfvrp"
                                     else ["insertion", "ortools", "ga"])
     args.out.mkdir(parents=True, exist_ok=True)
-    text = {"hfvrp": hfvrp, "hcvrp": hcvrp, "pvrp": pvrp_grid}[args.part](args)
+    text = {"hfvrp": hfvrp, "hcvrp": hcvrp, "hcvrp-neural": hcvrp_neural, "pvrp": pvrp_grid}[args.part](args)
     suffix = "_min-sum" if args.part == "hcvrp" and args.objective == "min-sum" else args.suffix
-    (args.out / f"fleets_{args.part}{suffix}.md").write_text(text)
+    (args.out / f"fleets_{args.part.replace('-', '_')}{suffix}.md").write_text(text)
     print(text)
     return 0
 

@@ -482,8 +482,8 @@ def instances(arrays: dict[str, Any], names: Sequence[str]) -> list[PVRPInstance
     """Euclidean instances (vehicles that reload) from the arrays of :func:`draw`."""
     out = []
     for k, name in enumerate(names):
-        fleet = {key: np.asarray(arrays[key][k], dtype=np.float64)
-                 for key in ("speed", "preference") if key in arrays}
+        fleet: dict[str, np.ndarray] = {key: np.asarray(arrays[key][k], dtype=np.float64)
+                                        for key in ("speed", "preference") if key in arrays}
         if "allowed" in arrays:
             fleet["allowed"] = np.asarray(arrays["allowed"][k], dtype=np.bool_)
         out.append(PVRPInstance.from_coords(np.asarray(arrays["coords"][k], dtype=np.float64),

@@ -147,6 +147,10 @@ def random_batch(problem: str, num_nodes: int, size: int, device: torch.device |
 def kool_batch(problem: str, num_nodes: int, size: int, seed: int) -> Batch:
     """A reproducible batch drawn exactly like Kool et al.'s data sets (legacy NumPy generator)."""
     spec = get_problem(problem)
+    if not hasattr(spec.data, "kool_arrays"):
+        raise InstanceError(f"the {spec.title} has no test set drawn like Kool et al.'s; its policies are measured "
+                            "by the benchmarks (benchmarks/fleets.py hcvrp-neural on the published HCVRP sets)",
+                            field="problem")
     return spec.env_module().make_batch(spec.data.kool_arrays(num_nodes, size, seed))
 
 

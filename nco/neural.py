@@ -6,7 +6,9 @@ coordinates lie outside it are shifted and scaled into it (one factor for both
 axes, which keeps the geometry); the matrix is scaled by the same factor, and
 the returned cost is recomputed on the instance's own matrix. Asymmetric
 instances (real roads) and instances without coordinates go to the shipped
-matrix-aware policy (:mod:`nco.policies.matrix`), the others to POMO.
+matrix-aware policy (:mod:`nco.policies.matrix`), the others to POMO; a fleet
+goes to the policy trained on its preset (:mod:`nco.policies.camp`), decoded
+in the mode it was trained in.
 """
 
 from __future__ import annotations

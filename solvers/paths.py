@@ -1,0 +1,246 @@
+"""Routing demands over a capacitated network: candidate paths, the LP optimum and the classical baselines.
+
+Every method returns a :class:`Routing`: each directed edge's load, the
+maximum link utilisation (MLU = max load / capacity, what traffic
+engineering minimises), the solver's name and its seconds.
+
+- :func:`candidate_paths`: the ``k`` shortest simple paths of every demand
+  (Yen's algorithm through networkx) by hops, IGP weight, inverse capacity
+  or delay.
+- :func:`optimal_mlu`: the multi-commodity-flow LP, over all paths (flows
+  on edges aggregated by source) or over the candidate paths (split ratios),
+  solved by HiGHS through SciPy. Capacities and volumes are divided by the
+  mean capacity first: on raw REPETITA units (Kbps) HiGHS has reported
+  "optimal" values above a restricted LP's, which cannot be. A status other
+  than optimal is an error, never a number.
+- Baselines: :func:`shortest_path` (each demand on its shortest path),
+  :func:`ecmp` (OSPF's equal-cost multipath over the IGP weights: at every
+  node the traffic to a destination splits evenly over the edges on its
+  shortest paths), :func:`uniform_split` (evenly over the candidate paths)
+  and :func:`least_loaded` (demands by decreasing volume, each on the
+  candidate path that keeps the MLU lowest).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from nco.data import SolverError
+from nco.data.paths import Network, PathsInstance
+
+WEIGHTS = ("hop", "weight", "inverse-capacity", "delay")
+Paths = list[list[np.ndarray]]  # per demand, its candidate paths as arrays of edge indices
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Edge loads ``[E]`` of a routing and its MLU; ``ratios`` the split over each demand's candidate paths
+    where the method chose one."""
+
+    load: np.ndarray
+    mlu: float
+    solver: str
+    seconds: float
+    ratios: list[np.ndarray] | None = field(default=None, repr=False)
+
+
+def _routing(network: Network, load: np.ndarray, solver: str, started: float,
+             ratios: list[np.ndarray] | None = None) -> Routing:
+    return Routing(load, float((load / network.capacity).max()), solver, time.perf_counter() - started, ratios)
+
+
+def edge_weights(network: Network, weight: str) -> np.ndarray:
+    """``[E]`` the length of each edge for shortest paths by ``weight`` (one of :data:`WEIGHTS`)."""
+    if weight == "hop":
+        return np.ones(network.num_edges)
+    if weight == "weight":
+        return network.weight.copy()
+    if weight == "inverse-capacity":
+        return network.capacity.max() / network.capacity
+    if weight == "delay":
+        return network.delay + 1e-9  # a path of zero-delay edges still prefers fewer of them
+    raise SolverError(f"weight: expected one of {', '.join(WEIGHTS)}, got {weight!r}")
+
+
+def _simple_graph(network: Network, lengths: np.ndarray):
+    """A ``networkx.DiGraph`` keeping, between two nodes, the shortest of their parallel edges (its index)."""
+    import networkx as nx
+
+    g = nx.DiGraph()
+    g.add_nodes_from(range(network.num_nodes))
+    for e in np.argsort(-lengths, kind="stable").tolist():  # the shortest written last, so kept
+        g.add_edge(int(network.src[e]), int(network.dst[e]), length=float(lengths[e]), edge=e)
+    return g
+
+
+def candidate_paths(instance: PathsInstance, k: int = 4, weight: str = "hop", t: int = 0) -> Paths:
+    """The ``k`` shortest simple paths (fewer where there are fewer) of every demand of matrix ``t``, in the
+    order of :meth:`PathsInstance.demands`, each as the indices of its edges."""
+    import networkx as nx
+
+    if k < 1:
+        raise SolverError(f"k: expected at least 1 path per demand, got {k}")
+    network = instance.network
+    g = _simple_graph(network, edge_weights(network, weight))
+    out: Paths = []
+    for s, d in zip(*instance.demands(t)[:2]):
+        found = itertools.islice(nx.shortest_simple_paths(g, int(s), int(d), weight="length"), k)
+        out.append([np.array([g.edges[a, b]["edge"] for a, b in zip(p, p[1:])]) for p in found])
+    return out
+
+
+def _scale(instance: PathsInstance) -> float:
+    """The unit both capacities and volumes are divided by before an LP (the mean capacity)."""
+    return float(instance.network.capacity.mean())
+
+
+def _solve(c: np.ndarray, a_ub, b_ub, a_eq, b_eq, what: str):
+    """HiGHS on the LP; the solution, or a :class:`SolverError` with its status."""
+    result = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    if result.status != 0:
+        raise SolverError(f"{what}: HiGHS ended with status {result.status} ({result.message}), not optimal")
+    return result
+
+
+def optimal_mlu(instance: PathsInstance, paths: Paths | None = None, t: int = 0) -> Routing:
+    """The least MLU of matrix ``t``: over all paths (``paths`` None: flows on edges, one commodity per source)
+    or over the given candidate paths (split ratios per demand), by HiGHS."""
+    started = time.perf_counter()
+    if paths is not None:
+        return _path_lp(instance, paths, t, started)
+    network, unit = instance.network, _scale(instance)
+    traffic = instance.traffic[t] / unit
+    sources = np.flatnonzero(traffic.sum(1) > 0)
+    v, e, s_count = network.num_nodes, network.num_edges, len(sources)
+    if s_count == 0:
+        return _routing(network, np.zeros(e), "lp", started)
+    # variables: f[s, e] (s_count x e), then U; incidence B [v, e]: +1 out of a node, -1 into it
+    incidence = sp.csr_matrix((np.r_[np.ones(e), -np.ones(e)], (np.r_[network.src, network.dst],
+                                                                np.r_[np.arange(e), np.arange(e)])), shape=(v, e))
+    a_eq = sp.hstack([sp.kron(sp.identity(s_count), incidence), sp.csr_matrix((s_count * v, 1))])
+    supply = -traffic[sources].copy()  # [s, v]: what each node takes of source s's traffic ...
+    supply[np.arange(s_count), sources] = traffic[sources].sum(1)  # ... and what the source sends
+    capacity = network.capacity / unit
+    a_ub = sp.hstack([sp.kron(np.ones((1, s_count)), sp.identity(e)), -sp.csr_matrix(capacity[:, None])])
+    cost = np.zeros(s_count * e + 1)
+    cost[-1] = 1.0
+    result = _solve(cost, a_ub.tocsr(), np.zeros(e), a_eq.tocsr(), supply.reshape(-1), "lp")
+    load = result.x[:-1].reshape(s_count, e).sum(0) * unit
+    return _routing(network, load, "lp", started)
+
+
+def _path_lp(instance: PathsInstance, paths: Paths, t: int, started: float) -> Routing:
+    """The MLU LP over candidate paths: ratios x[d, p] >= 0 summing to 1 per demand."""
+    network, unit = instance.network, _scale(instance)
+    volume = instance.demands(t)[2] / unit
+    if len(paths) != len(volume) or any(not p for p in paths):
+        raise SolverError("paths: expected one non-empty list of paths per demand")
+    rows, cols, vals = [], [], []  # load rows: edge e gets volume_d from column (d, p) when p uses e
+    column = 0
+    for d, own in enumerate(paths):
+        for p in own:
+            rows += p.tolist()
+            cols += [column] * len(p)
+            vals += [volume[d]] * len(p)
+            column += 1
+    e, n_x = network.num_edges, column
+    capacity = network.capacity / unit
+    a_ub = sp.hstack([sp.csr_matrix((vals, (rows, cols)), shape=(e, n_x)), -sp.csr_matrix(capacity[:, None])])
+    counts = [len(own) for own in paths]
+    a_eq = sp.hstack([sp.csr_matrix((np.ones(n_x), (np.repeat(np.arange(len(paths)), counts), np.arange(n_x))),
+                                    shape=(len(paths), n_x)), sp.csr_matrix((len(paths), 1))])
+    cost = np.zeros(n_x + 1)
+    cost[-1] = 1.0
+    result = _solve(cost, a_ub.tocsr(), np.zeros(e), a_eq.tocsr(), np.ones(len(paths)), "path lp")
+    x = np.clip(result.x[:-1], 0, None)
+    ratios = np.split(x, np.cumsum(counts)[:-1])
+    return _routing(network, _path_loads(instance, paths, ratios, t), "path-lp", started, ratios)
+
+
+def _path_loads(instance: PathsInstance, paths: Paths, ratios: list[np.ndarray], t: int) -> np.ndarray:
+    """``[E]`` the loads of demands split over their paths by ``ratios``."""
+    load = np.zeros(instance.network.num_edges)
+    for own, share, vol in zip(paths, ratios, instance.demands(t)[2]):
+        for p, r in zip(own, share):
+            np.add.at(load, p, vol * r)
+    return load
+
+
+def shortest_path(instance: PathsInstance, t: int = 0, weight: str = "weight") -> Routing:
+    """Each demand on its one shortest path by ``weight``."""
+    started = time.perf_counter()
+    paths = candidate_paths(instance, 1, weight, t)
+    return _routing(instance.network, _path_loads(instance, paths, [np.ones(1)] * len(paths), t), "shortest",
+                    started)
+
+
+def uniform_split(instance: PathsInstance, paths: Paths, t: int = 0) -> Routing:
+    """Each demand split evenly over its candidate paths."""
+    started = time.perf_counter()
+    ratios = [np.full(len(own), 1 / len(own)) for own in paths]
+    return _routing(instance.network, _path_loads(instance, paths, ratios, t), "uniform", started, ratios)
+
+
+def least_loaded(instance: PathsInstance, paths: Paths, t: int = 0) -> Routing:
+    """Demands by decreasing volume, each on the candidate path whose fullest edge is emptiest after it."""
+    started = time.perf_counter()
+    network = instance.network
+    volume = instance.demands(t)[2]
+    load = np.zeros(network.num_edges)
+    ratios = [np.zeros(len(own)) for own in paths]
+    for d in np.argsort(-volume, kind="stable"):
+        worst = [((load[p] + volume[d]) / network.capacity[p]).max() for p in paths[d]]
+        best = int(np.argmin(worst))
+        load[paths[d][best]] += volume[d]
+        ratios[d][best] = 1.0
+    return _routing(network, load, "least-loaded", started, ratios)
+
+
+def ecmp(instance: PathsInstance, t: int = 0, weight: str = "weight") -> Routing:
+    """OSPF's equal-cost multipath: per destination, every node splits the traffic it holds for it evenly over
+    its edges on shortest paths (by ``weight``; lengths equal to within a relative 1e-9)."""
+    started = time.perf_counter()
+    network = instance.network
+    lengths = edge_weights(network, weight)
+    traffic = instance.traffic[t]
+    load = np.zeros(network.num_edges)
+    into: list[list[int]] = [[] for _ in range(network.num_nodes)]
+    for e in range(network.num_edges):
+        into[int(network.dst[e])].append(e)
+    for dest in np.flatnonzero(traffic.sum(0) > 0).tolist():
+        dist = _distances_to(network, lengths, into, dest)
+        slack = 1e-9 * np.maximum(1.0, dist[network.src])
+        on_dag = np.isfinite(dist[network.src]) & (np.abs(dist[network.src] - lengths - dist[network.dst]) <= slack)
+        held = traffic[:, dest].astype(np.float64).copy()
+        for u in np.argsort(-dist, kind="stable").tolist():  # farthest first: all its inflow has arrived
+            if u == dest or held[u] == 0 or not np.isfinite(dist[u]):
+                continue
+            out = np.flatnonzero(on_dag & (network.src == u))
+            share = held[u] / len(out)
+            load[out] += share
+            np.add.at(held, network.dst[out], share)
+    return _routing(network, load, "ecmp", started)
+
+
+def _distances_to(network: Network, lengths: np.ndarray, into: list[list[int]], dest: int) -> np.ndarray:
+    """``[V]`` shortest distances to ``dest`` (Dijkstra over the reversed edges)."""
+    dist = np.full(network.num_nodes, np.inf)
+    dist[dest] = 0.0
+    heap = [(0.0, dest)]
+    while heap:
+        d, v = heapq.heappop(heap)
+        if d > dist[v]:
+            continue
+        for e in into[v]:
+            u, nd = int(network.src[e]), d + lengths[e]
+            if nd < dist[u]:
+                dist[u] = nd
+                heapq.heappush(heap, (nd, u))
+    return dist

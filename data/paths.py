@@ -360,8 +360,8 @@ def read_graphml(path: str | Path, default_capacity: float | None = None) -> Pat
             continue  # a self-loop carries no traffic between nodes
         raw = data.get("LinkSpeedRaw", default_capacity)
         if raw is None:
-            raise InstanceError(f"edge {a} - {b} has no LinkSpeedRaw; give default_capacity", field="LinkSpeedRaw",
-                                path=where)
+            raise InstanceError(f"edge {a} - {b} has no LinkSpeedRaw; give a default capacity (default_capacity, "
+                                "nco solve-network --default-capacity)", field="LinkSpeedRaw", path=where)
         src += [index[a], index[b]]
         dst += [index[b], index[a]]
         caps += [float(raw)] * 2

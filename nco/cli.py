@@ -288,6 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="draw each solver's routes side by side (over the street map for a city instance)")
     p.set_defaults(func=cmd_solve)
 
+    from .networks import add_parser as add_network_parser
+
+    add_network_parser(sub)
+
     d = sub.add_parser("data", help="real-city data: install OSRM, build a city's distance/duration matrices")
     data_sub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     i = data_sub.add_parser("install-osrm", help=f"fetch OSRM {OSRM_VERSION}'s binaries (pinned wheel, sha256 "

@@ -109,3 +109,19 @@ def test_bad_networks_and_traffic_are_refused_by_name(tmp_path):
         read_repetita(good, demands)
     with pytest.raises(InstanceError, match="unknown network file type"):
         read_network(tmp_path / "x.json")
+
+
+def test_nco_solve_network_prints_each_methods_ratio_to_the_lp_and_draws_it(tmp_path, capsys):
+    from nco.cli import main
+
+    picture = tmp_path / "abilene.png"
+    assert main(["solve-network", str(REPETITA / "Abilene.graph"), "--traffic", str(DEMANDS), "--methods",
+                 "lp,ecmp,least-loaded", "--plot", str(picture)]) == 0
+    out = capsys.readouterr().out
+    assert "0.9000" in out and "ecmp" in out and picture.stat().st_size > 0
+    assert main(["solve-network", str(REPETITA / "Abilene.graph"), "--methods", "lp,magic"]) == 2
+    assert "unknown magic" in capsys.readouterr().err
+    # no traffic given and none in the file: a gravity matrix scaled to ECMP's MLU of --load
+    assert main(["solve-network", str(NETS / "topology_zoo/Abilene.graphml"), "--default-capacity", "1e10",
+                 "--methods", "ecmp", "--load", "0.5"]) == 0
+    assert "0.5000" in capsys.readouterr().out

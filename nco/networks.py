@@ -1,0 +1,150 @@
+"""Path selection from the front door: ``nco solve-network`` and :func:`solve_network`.
+
+A topology file (REPETITA ``.graph``, SNDlib ``.xml``, Topology Zoo
+``.graphml``) with its traffic (or a gravity matrix drawn for it) is routed
+by each asked method; the table gives every method's MLU, its ratio to the
+all-paths LP optimum and its seconds, and ``--plot`` draws the link
+utilisation of each on the topology.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from nco.data import NcoError, SolverError
+from nco.data.paths import CAPACITIES, PathsInstance, gravity, read_network
+from nco.solvers import paths as P
+
+METHODS = ("lp", "path-lp", "ecmp", "shortest", "uniform", "least-loaded")
+
+
+def solve_network(instance: PathsInstance, method: str = "lp", t: int = 0, k: int = 4,
+                  weight: str = "weight") -> P.Routing:
+    """Route matrix ``t`` of ``instance`` by ``method`` (one of :data:`METHODS`); the path methods use the ``k``
+    shortest paths by ``weight``."""
+    if method not in METHODS:
+        raise SolverError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    if not 0 <= t < instance.num_matrices:
+        raise SolverError(f"matrix: expected 0..{instance.num_matrices - 1}, got {t}")
+    if method == "lp":
+        return P.optimal_mlu(instance, t=t)
+    if method == "ecmp":
+        return P.ecmp(instance, t, weight)
+    if method == "shortest":
+        return P.shortest_path(instance, t, weight)
+    paths = P.candidate_paths(instance, k, weight, t)
+    if method == "path-lp":
+        return P.optimal_mlu(instance, paths, t)
+    return P.uniform_split(instance, paths, t) if method == "uniform" else P.least_loaded(instance, paths, t)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """``nco solve-network``'s arguments."""
+    n = sub.add_parser("solve-network", help="route a network's traffic: MLU of the LP optimum and baselines",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    n.add_argument("topology", metavar="FILE", help="a REPETITA .graph, SNDlib .xml or Topology Zoo .graphml")
+    n.add_argument("--traffic", nargs="+", default=(), metavar="FILE",
+                   help="REPETITA .demands (or the .tar.gz), SNDlib demand-matrix XMLs (default: the file's own "
+                        "demands, else a gravity matrix)")
+    n.add_argument("--methods", default="lp,path-lp,ecmp,shortest,least-loaded",
+                   help=f"comma-separated, of {', '.join(METHODS)}")
+    n.add_argument("--matrix", type=int, default=0, metavar="T", help="which traffic matrix (default 0)")
+    n.add_argument("--k", type=int, default=4, help="candidate paths per demand (default 4)")
+    n.add_argument("--weight", choices=P.WEIGHTS, default="weight", help="what shortest paths follow")
+    n.add_argument("--capacity", choices=CAPACITIES, default="installed",
+                   help="SNDlib: installed capacities, or the largest module (files without them, GEANT)")
+    n.add_argument("--default-capacity", type=float, default=None,
+                   help="Topology Zoo: the capacity of links without LinkSpeedRaw")
+    n.add_argument("--load", type=float, default=0.5, metavar="U",
+                   help="a gravity matrix (no traffic given) is scaled so that ECMP's MLU is about U")
+    n.add_argument("--plot", metavar="FILE.png", help="draw each method's link utilisation on the topology")
+    n.set_defaults(func=cmd_solve_network)
+
+
+def _instance(args: argparse.Namespace) -> PathsInstance:
+    options = {}
+    suffix = Path(args.topology).suffix.lower()
+    if suffix == ".xml":
+        options["capacity"] = args.capacity
+    elif suffix == ".graphml" and args.default_capacity is not None:
+        options["default_capacity"] = args.default_capacity
+    instance = read_network(args.topology, args.traffic, **options)
+    if instance.traffic.sum() > 0:
+        return instance
+    first = PathsInstance(instance.network, gravity(instance.network), path=instance.path)
+    scale = args.load / P.ecmp(first).mlu  # loads are linear in the volumes
+    return PathsInstance(instance.network, first.traffic * scale, path=instance.path)
+
+
+def cmd_solve_network(args: argparse.Namespace) -> int:
+    """``nco solve-network``: each method's MLU, ratio to the LP and time, as a table (and a plot)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise NcoError(f"--methods: unknown {', '.join(unknown)}; expected some of {', '.join(METHODS)}")
+    if args.plot:
+        from .maps import check_plot_destination
+
+        check_plot_destination(args.plot)
+    instance = _instance(args)
+    console = Console()
+    with console.status("solving the LP optimum"):
+        best = P.optimal_mlu(instance, t=args.matrix) if 0 <= args.matrix < instance.num_matrices else None
+    routings = {}
+    for m in methods:
+        with console.status(f"routing by {m}"):
+            routings[m] = best if m == "lp" and best is not None else solve_network(instance, m, args.matrix,
+                                                                                    args.k, args.weight)
+    net = instance.network
+    table = Table(title=f"{instance.name}: {net.num_nodes} nodes, {net.num_edges} links, "
+                        f"{len(instance.demands(args.matrix)[0])} demands (matrix {args.matrix})")
+    for column in ("method", "MLU", "ratio to the LP", "seconds"):
+        table.add_column(column, justify="right")
+    for m, r in routings.items():
+        ratio = f"{r.mlu / best.mlu:.4f}" if best is not None and best.mlu > 0 else "-"
+        table.add_row(m, f"{r.mlu:.4f}", ratio, f"{r.seconds:.2f}")
+    console.print(table)
+    if args.plot:
+        console.print(f"link utilisation drawn to {plot_utilisation(instance, routings, args.plot)}")
+    return 0
+
+
+def plot_utilisation(instance: PathsInstance, routings: dict[str, P.Routing], path: str) -> str:
+    """Each routing's link utilisation on the topology (nodes at their coordinates), one panel per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import cm, colors
+
+    from nco.data.atomic import atomic_path
+
+    net = instance.network
+    xy = net.coords if net.coords is not None and np.isfinite(net.coords).all() else _circle(net.num_nodes)
+    fig, axes = plt.subplots(1, len(routings), figsize=(5 * len(routings), 4.5), squeeze=False)
+    top = max(max(float((r.load / net.capacity).max()) for r in routings.values()), 1.0)
+    scale = colors.Normalize(0, top)
+    for ax, (name, r) in zip(axes[0], routings.items()):
+        use = r.load / net.capacity
+        for e in np.argsort(use):
+            a, b = net.src[e], net.dst[e]
+            ax.plot(*zip(xy[a], xy[b]), color=cm.viridis(scale(use[e])), lw=1 + 3 * use[e] / top)
+        ax.scatter(xy[:, 0], xy[:, 1], s=12, c="k", zorder=3)
+        ax.set_title(f"{name}: MLU {r.mlu:.3f}")
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.colorbar(cm.ScalarMappable(scale, "viridis"), ax=axes[0].tolist(), label="link utilisation")
+    with atomic_path(Path(path)) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _circle(n: int) -> np.ndarray:
+    angle = 2 * np.pi * np.arange(n) / n
+    return np.stack([np.cos(angle), np.sin(angle)], 1)

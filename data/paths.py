@@ -404,7 +404,7 @@ def gravity(network: Network, total: float | None = None, rng: np.random.Generat
     v = network.num_nodes
     out = np.bincount(network.src, network.capacity, v)
     into = np.bincount(network.dst, network.capacity, v)
-    table = np.outer(out, into)
+    table: np.ndarray = np.outer(out, into).astype(np.float64)
     if noise:
         table = table * (rng or np.random.default_rng()).lognormal(0.0, noise, (v, v))
     np.fill_diagonal(table, 0.0)

@@ -246,8 +246,7 @@ def hfvrp(args: argparse.Namespace) -> str:
 
 
 def hcvrp(args: argparse.Namespace) -> str:
-    suffix = "" if args.objective == "min-max" else "_min-sum"
-    csv_path = args.out / f"fleets_hcvrp{suffix}.csv"
+    csv_path = args.out / f"fleets_hcvrp{_hcvrp_suffix(args)}.csv"
     sets = sorted(str(p) for p in HCVRP.glob("hcvrp_v*_seed24610.npz"))
     done = {(str(HCVRP / f"{r['set']}.npz"), int(r["index"]), args.objective, r["solver"])
             for r in read_rows(csv_path)}
@@ -263,9 +262,15 @@ def hcvrp(args: argparse.Namespace) -> str:
     if "neural+ga" in solvers and "ga" in solvers:
         table += "\n\n" + _paired(rows, "neural+ga", "ga")
     flag = "" if args.objective == "min-max" else " --objective min-sum"
+    flag += f" --solvers {' '.join(args.solvers)}" if args.solvers != ["insertion", "ortools", "ga"] else ""
     return (f"# HCVRP ({args.objective}): the first {args.per_set} instances of each set at {args.seconds:g} s\n\n"
             f"`python benchmarks/fleets.py hcvrp --seconds {args.seconds:g} --per-set {args.per_set}{flag}` on "
             f"{machine()}, one core per run.\n\n{table}\n")
+
+
+def _hcvrp_suffix(args: argparse.Namespace) -> str:
+    """The HCVRP results' file suffix: the objective when min-sum, the limit when not the 2 s of the tables."""
+    return ("" if args.objective == "min-max" else "_min-sum") + ("" if args.seconds == 2 else f"_{args.seconds:g}s")
 
 
 def _paired(rows: list[dict], first: str, second: str) -> str:
@@ -401,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
                                     else ["insertion", "ortools", "ga"])
     args.out.mkdir(parents=True, exist_ok=True)
     text = {"hfvrp": hfvrp, "hcvrp": hcvrp, "hcvrp-neural": hcvrp_neural, "pvrp": pvrp_grid}[args.part](args)
-    suffix = "_min-sum" if args.part == "hcvrp" and args.objective == "min-sum" else args.suffix
+    suffix = _hcvrp_suffix(args) if args.part == "hcvrp" else args.suffix
     (args.out / f"fleets_{args.part.replace('-', '_')}{suffix}.md").write_text(text)
     print(text)
     return 0

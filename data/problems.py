@@ -52,6 +52,7 @@ class Problem:
     solvers: str | None = None
     presets: tuple[str, ...] = ()
     gym_presets: dict[str, str] = field(default_factory=dict)
+    compare: str = ""
 
     @property
     def learned(self) -> bool:
@@ -84,7 +85,7 @@ PROBLEMS: dict[str, Problem] = {
                     reference={20: 6.14, 50: 10.38, 100: 15.65}, reference_solver="LKH3"),
     "pvrp": Problem("pvrp", "PVRP", pvrp.PVRPInstance, pvrp.random_fleet, pvrp, "nco.envs.pvrp", "nco.policies.pvrp",
                     "nco/PVRP-v0", depot=True, policies=("camp",), solvers="nco.solvers.pvrp", presets=pvrp.PRESETS,
-                    gym_presets={"nco/HCVRP-v0": "hcvrp"}),
+                    gym_presets={"nco/HCVRP-v0": "hcvrp"}, compare="ortools,ga"),
 }
 
 DEFAULT_PROBLEM = "cvrp"  # what `nco solve` generates when given no instance: the main job

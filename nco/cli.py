@@ -61,15 +61,16 @@ def _solve_with_progress(console: Console, instance, solver: str, time_limit: fl
 
 
 def _solvers(args: argparse.Namespace, problem: Problem) -> list[str]:
-    """The solvers to run: ``--solver``, or ``--compare``'s list, or OR-Tools against the best hybrid (the
-    GA where no policy solves ``problem``; of those, what solves it; its first solver when none does)."""
+    """The solvers to run: ``--solver``, or ``--compare``'s list, or the problem's own default comparison, else
+    OR-Tools against the best hybrid (the GA where no policy solves ``problem``; of those, what solves it; its
+    first solver when none does)."""
     if args.solver and args.compare:
         raise NcoError("give --solver or --compare, not both")
     if args.solver:
         return [args.solver]
     known = ("neural", *HYBRIDS, *SOLVERS) if problem.learned else tuple(solvers_for(problem))
     if args.compare is None:
-        default = DEFAULT_COMPARE if problem.learned else DEFAULT_CLASSICAL
+        default = problem.compare or (DEFAULT_COMPARE if problem.learned else DEFAULT_CLASSICAL)
         return [name for name in default.split(",") if name in known] or [known[0]]
     names = [name.strip() for name in args.compare.split(",") if name.strip()]
     unknown = [name for name in names if name not in known]

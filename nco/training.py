@@ -381,7 +381,7 @@ def _save(config: TrainConfig, module: Reinforce, trainer: L.Trainer, checkpoint
     from .checkpoints import save_policy
 
     stages: list[dict[str, Any]] = [{"num_nodes": k, "steps": int(v["steps"]), "instances": int(v["instances"]),
-               "seconds": round(v["seconds"], 1)} for k, v in module.stages.items()]  # the whole run's
+               "seconds": round(v["seconds"], 3)} for k, v in module.stages.items()]  # the whole run's
     best = checkpoint.best_model_path or checkpoint.last_model_path
     if best:
         module = Reinforce.load_from_checkpoint(best, map_location="cpu", weights_only=False)

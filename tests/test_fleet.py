@@ -219,7 +219,7 @@ def test_nco_solve_reads_an_hfvrp_file_and_reports_its_gap(shared, capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["solve", "--problem", "pvrp-p", "--solver", "savings"], "'savings' does not solve the PVRP (yet)"),
-    (["solve", "--problem", "pvrp-zc", "--solver", "neural"], "'neural' does not solve the PVRP (yet: no policy)"),
+    (["solve", "--problem", "pvrp-zc", "--solver", "neural"], "no shipped camp checkpoint for pvrp-zc instances"),
     (["solve", "--problem", "pvrp-zc", "--distribution", "cluster"], "field 'distribution'"),
     (["solve", "--problem", "hcvrp", "--num-vehicles", "0"], "--num-vehicles: expected at least 1, got 0"),
 ])

@@ -24,6 +24,8 @@ names the file and the field.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 import tarfile
 import xml.etree.ElementTree as ET
@@ -35,6 +37,10 @@ import numpy as np
 
 from .errors import InstanceError
 
+NETWORKS = True  # traffic is routed over networks (training may draw it on given topologies)
+WEIGHTS = ("hop", "weight", "inverse-capacity", "delay")
+DISTRIBUTIONS = ("gravity", "uniform")
+Paths = list[list[np.ndarray]]  # per demand, its candidate paths as arrays of edge indices
 LIGHT_IN_FIBRE = 2e8  # m/s, 2/3 of c: the delay of a kilometre of fibre is 5 microseconds
 EARTH_RADIUS = 6_371_000.0  # m
 
@@ -146,10 +152,12 @@ class PathsInstance:
         """Nodes of the network (the number the problem is named by)."""
         return self.network.num_nodes
 
-    def demands(self, t: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The demands of matrix ``t``: sources, destinations and volumes of its positive entries."""
-        s, d = np.nonzero(self.traffic[t])
-        return s, d, self.traffic[t][s, d]
+    def demands(self, t: int | None = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The demands of matrix ``t``: sources, destinations and volumes of its positive entries (``t`` None:
+        of every pair with traffic in some matrix, with its total volume)."""
+        table = self.traffic.sum(0) if t is None else self.traffic[t]
+        s, d = np.nonzero(table)
+        return s, d, table[s, d]
 
     def _check_reachable(self) -> None:
         """Every pair with traffic in some matrix has a directed path."""
@@ -411,3 +419,151 @@ def gravity(network: Network, total: float | None = None, rng: np.random.Generat
     scale = (0.1 * network.capacity.sum() if total is None else total) / max(table.sum(), 1e-300)
     return table * scale
 
+
+
+def edge_weights(network: Network, weight: str) -> np.ndarray:
+    """``[E]`` the length of each edge for shortest paths by ``weight`` (one of :data:`WEIGHTS`)."""
+    if weight == "hop":
+        return np.ones(network.num_edges)
+    if weight == "weight":
+        return network.weight.copy()
+    if weight == "inverse-capacity":
+        return network.capacity.max() / network.capacity
+    if weight == "delay":
+        return network.delay + 1e-9  # a path of zero-delay edges still prefers fewer of them
+    raise InstanceError(f"expected one of {', '.join(WEIGHTS)}, got {weight!r}", field="weight")
+
+
+def _simple_graph(network: Network, lengths: np.ndarray) -> Any:
+    """A ``networkx.DiGraph`` keeping, between two nodes, the shortest of their parallel edges (its index)."""
+    import networkx as nx
+
+    g = nx.DiGraph()
+    g.add_nodes_from(range(network.num_nodes))
+    for e in np.argsort(-lengths, kind="stable").tolist():  # the shortest written last, so kept
+        g.add_edge(int(network.src[e]), int(network.dst[e]), length=float(lengths[e]), edge=e)
+    return g
+
+
+def candidate_paths(instance: PathsInstance, k: int = 4, weight: str = "hop", t: int | None = 0) -> Paths:
+    """The ``k`` shortest simple paths (fewer where there are fewer) of every demand of matrix ``t`` (None:
+    of every pair with traffic in some matrix), in the order of :meth:`PathsInstance.demands`, each as the
+    indices of its edges. One path each is one Dijkstra per source; more are Yen's algorithm per demand."""
+    import networkx as nx
+
+    if k < 1:
+        raise InstanceError(f"expected at least 1 path per demand, got {k}", field="k")
+    network = instance.network
+    g = _simple_graph(network, edge_weights(network, weight))
+    sources, targets, _ = instance.demands(t)
+    out: Paths = []
+    trees: dict[int, dict] = {}
+    for s, d in zip(sources.tolist(), targets.tolist()):
+        if k == 1:
+            if s not in trees:
+                trees[s] = nx.single_source_dijkstra_path(g, s, weight="length")
+            found = [trees[s][d]]
+        else:
+            found = list(itertools.islice(nx.shortest_simple_paths(g, s, d, weight="length"), k))
+        out.append([np.array([g.edges[a, b]["edge"] for a, b in zip(p, p[1:])], dtype=np.int64) for p in found])
+    return out
+
+
+def random_network(rng: np.random.Generator, nodes: int, degree: float = 3.0) -> Network:
+    """A random backbone of ``nodes`` nodes: a Waxman-like graph on the unit square (near nodes linked more
+    often) made connected by a spanning tree, each link both ways with a capacity of 1, 2.5 or 10 (the usual
+    mix of 1/2.5/10G links) and OSPF's default weight, the inverse capacity."""
+    if nodes < 3:
+        raise InstanceError(f"expected a network of at least 3 nodes, got {nodes}", field="size")
+    xy = rng.uniform(size=(nodes, 2))
+    far = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
+    links = set()
+    order = rng.permutation(nodes)
+    for i in range(1, nodes):  # a random tree, each node joined to its nearest earlier one
+        earlier = order[:i]
+        j = earlier[np.argmin(far[order[i], earlier])]
+        links.add((min(order[i], j), max(order[i], j)))
+    for i in range(nodes):  # no node hangs on one link, whose cut would fix every routing's MLU
+        if sum(i in link for link in links) < 2:
+            j = next(int(j) for j in np.argsort(far[i])[1:] if (min(i, j), max(i, j)) not in links)
+            links.add((min(i, j), max(i, j)))
+    p = np.exp(-far / 0.25)
+    p *= (degree * nodes / 2 - len(links)) / max(p[np.triu_indices(nodes, 1)].sum(), 1e-9)
+    for i, j in zip(*np.triu_indices(nodes, 1)):
+        if rng.uniform() < p[i, j]:
+            links.add((int(i), int(j)))
+    pairs = np.array(sorted(links))
+    speed = rng.choice([1.0, 2.5, 10.0], size=len(pairs), p=[0.3, 0.3, 0.4])
+    src, dst = np.r_[pairs[:, 0], pairs[:, 1]], np.r_[pairs[:, 1], pairs[:, 0]]
+    capacity = np.r_[speed, speed]
+    delay = far[src, dst] * 1e-2  # a unit square 2,000 km across: 10 ms
+    return Network(tuple(str(i) for i in range(nodes)), src, dst, capacity, capacity.max() / capacity, delay, xy,
+                   f"random-{nodes}")
+
+
+def traffic(rng: np.random.Generator, network: Network, count: int, distribution: str = "gravity",
+            noise: float = 1.0) -> np.ndarray:
+    """``[count, V, V]`` traffic matrices: a gravity matrix times a log-normal factor of spread ``noise`` per
+    entry (``gravity``), or volumes uniform in [0, 1) (``uniform``); each scaled to a tenth of the total
+    capacity (routing's ratios to the optimum do not depend on the scale)."""
+    if distribution not in DISTRIBUTIONS:
+        raise InstanceError(f"expected one of {', '.join(DISTRIBUTIONS)}, got {distribution!r}", field="distribution")
+    v = network.num_nodes
+    if distribution == "gravity":
+        tables = gravity(network)[None] * rng.lognormal(0.0, noise, (count, v, v))
+    else:
+        tables = rng.uniform(size=(count, v, v))
+    tables[:, np.arange(v), np.arange(v)] = 0.0
+    return tables * (0.1 * network.capacity.sum() / tables.sum((1, 2), keepdims=True))
+
+
+@functools.lru_cache(maxsize=256)
+def _all_pairs_paths(network: Network, k: int, weight: str) -> tuple[tuple[np.ndarray, np.ndarray], Paths]:
+    """Every ordered pair of ``network`` and its candidate paths (computed once per network: Yen's algorithm
+    on every pair of a 20-node network takes about a second)."""
+    everyone = PathsInstance(network, np.ones((network.num_nodes,) * 2))
+    return everyone.demands(None)[:2], candidate_paths(everyone, k, weight, None)
+
+
+@functools.lru_cache(maxsize=16)
+def load_networks(files: tuple[str, ...]) -> tuple[Network, ...]:
+    """The networks of these files (any format :func:`read_network` reads), read once per process."""
+    if not files:
+        raise InstanceError("expected at least one network file", field="topologies")
+    return tuple(read_network(f).network for f in files)
+
+
+@functools.lru_cache(maxsize=64)
+def random_pool(size: int, count: int = 16, seed: int = 0) -> tuple[Network, ...]:
+    """``count`` random networks of ``size`` nodes (:func:`random_network`), the same for a seed: what
+    training draws traffic on when given no topologies."""
+    rng = np.random.default_rng([seed, size])
+    return tuple(random_network(rng, size) for _ in range(count))
+
+
+def draw(sampler: Any, count: int, size: int, distribution: str = "gravity",
+         networks: Sequence[Network] = (), k: int = 4, weight: str = "weight") -> dict[str, Any]:
+    """``count`` traffic matrices on one network, one of ``networks`` (by default :func:`random_pool`'s of
+    ``size`` nodes) chosen by ``sampler``, with every ordered pair's ``k`` candidate paths by ``weight``.
+    Returns ``network``, ``traffic [count, V, V]`` (NumPy), ``pairs`` (sources, destinations) and ``paths``
+    (see :func:`candidate_paths`). The sampler (NumPy or torch, see :class:`nco.data.generate.Sampler`) gives
+    the seed, so that a seeded torch generator draws the same."""
+    seed = int(sampler.integers(0, 2**31 - 1, (1,))[0])
+    rng = np.random.default_rng(seed)
+    networks = networks or random_pool(size)
+    network = networks[int(rng.integers(len(networks)))]
+    pairs, paths = _all_pairs_paths(network, k, weight)
+    return {"network": network, "traffic": traffic(rng, network, count, distribution), "pairs": pairs,
+            "paths": paths}
+
+
+def random_paths(size: int, batch: int | None = None, seed: int = 0,
+                 distribution: str = "gravity") -> PathsInstance | list[PathsInstance]:
+    """Seeded random instances: a random network of ``size`` nodes with one traffic matrix (``batch`` of them,
+    each on its own network, when given)."""
+    rng = np.random.default_rng(seed)
+    made = []
+    for _ in range(batch or 1):
+        network = random_network(rng, size)
+        made.append(PathsInstance(network, traffic(rng, network, 1, distribution)))
+    return made if batch is not None else made[0]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Callable
 
-from . import cvrp, pvrp, tsp
+from . import cvrp, paths, pvrp, tsp
 from .errors import InstanceError
 
 
@@ -31,8 +31,10 @@ class Problem:
     ``policies`` are the policy presets that solve it; ``reference`` is
     Kool et al.'s published mean test-set cost by size, from ``reference_solver``;
     ``random(size, batch=None, seed=0, distribution="uniform")`` draws seeded instances.
-    A problem without its learned half yet has no ``env``, ``policy`` or
-    ``gym_id``; ``solvers`` names its own module of classical solvers (None:
+    ``gym_entry`` maps a Gymnasium id to the problem's own adapter class (``module:Class``) where the routing
+    adapters do not fit (one-step path selection); ``cli`` names a module whose ``add_parser(subparsers)``
+    adds the problem's own commands (``nco solve-network``). A problem without its learned half yet has no
+    ``env``, ``policy`` or ``gym_id``; ``solvers`` names its own module of classical solvers (None:
     the common ones); ``presets`` are the names ``nco solve --problem`` also
     takes for it (each a generator's preset, passed to ``random``).
     """
@@ -53,6 +55,8 @@ class Problem:
     presets: tuple[str, ...] = ()
     gym_presets: dict[str, str] = field(default_factory=dict)
     compare: str = ""
+    gym_entry: dict[str, str] = field(default_factory=dict)
+    cli: str | None = None
 
     @property
     def learned(self) -> bool:
@@ -86,6 +90,10 @@ PROBLEMS: dict[str, Problem] = {
     "pvrp": Problem("pvrp", "PVRP", pvrp.PVRPInstance, pvrp.random_fleet, pvrp, "nco.envs.pvrp", "nco.policies.pvrp",
                     "nco/PVRP-v0", depot=True, policies=("camp",), solvers="nco.solvers.pvrp", presets=pvrp.PRESETS,
                     gym_presets={"nco/HCVRP-v0": "hcvrp"}, compare="ortools,ga"),
+    "paths": Problem("paths", "network path selection", paths.PathsInstance, paths.random_paths, paths,
+                     "nco.envs.paths", "nco.policies.paths", "nco/PathSplit-v0", depot=False, policies=("gnn",),
+                     solvers="nco.solvers.paths", gym_entry={"nco/PathSplit-v0": "nco.envs.paths:PathSplitGym"},
+                     cli="nco.paths"),
 }
 
 DEFAULT_PROBLEM = "cvrp"  # what `nco solve` generates when given no instance: the main job

@@ -135,12 +135,14 @@ def matrix_of(dist: torch.Tensor | None, coords: torch.Tensor | None) -> torch.T
 
 
 def random_batch(problem: str, num_nodes: int, size: int, device: torch.device | str = "cpu",
-                 generator: torch.Generator | None = None, distribution: str = "uniform", **options: Any) -> Batch:
+                 generator: torch.Generator | None = None, distribution: str | None = None,
+                 **options: Any) -> Batch:
     """``size`` random instances drawn on ``device`` by the problem's generator: ``num_nodes`` cities, or
     customers plus a depot (Kool et al.'s uniform distribution unless told otherwise); ``options`` go to the
     generator (a fleet's ``preset`` and ``num_vehicles``)."""
     spec = get_problem(problem)
-    arrays = spec.data.draw(TorchSampler(device, generator), size, num_nodes, distribution, **options)
+    given = {} if distribution is None else {"distribution": distribution}  # None: the generator's default
+    arrays = spec.data.draw(TorchSampler(device, generator), size, num_nodes, **given, **options)
     return spec.env_module().make_batch(arrays, device=device)
 
 
@@ -158,6 +160,9 @@ def from_instances(instances: Sequence[Instance], device: torch.device | str = "
     """Stack instances of one problem and size into a batch (float32), their own matrices included."""
     if not instances:
         raise InstanceError("expected at least one instance", field="instances")
+    own = getattr(get_problem(instances[0].problem).env_module(), "from_instances", None)
+    if own is not None:  # a batch of another shape (network paths: one network's traffic matrices)
+        return own(instances, device)
     sizes = {(i.problem, i.num_nodes) for i in instances}
     if len(sizes) != 1:
         raise InstanceError(f"a batch needs one problem and one size, got {sorted(sizes)}", field="instances")

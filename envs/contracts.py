@@ -8,7 +8,7 @@ module, so a new problem's env is complete when its classes satisfy them
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 
@@ -64,4 +64,21 @@ class Env(Protocol):
 
     def step(self, state: State, action: torch.Tensor) -> State:
         """Take ``action [B, S]`` (in place) and return the state."""
+        ...
+
+
+@runtime_checkable
+class OneStepEnv(Protocol):
+    """A batched MDP decided in one step (network paths): ``reset``, then one ``step`` with every decision."""
+
+    problem: str
+    mode: str
+    one_step: bool
+
+    def reset(self, batch: Any, num_starts: int = 1) -> Any:
+        """A fresh state with ``num_starts`` rollouts per instance."""
+        ...
+
+    def step(self, state: Any, action: torch.Tensor) -> Any:
+        """Take the whole ``action [B, S, ...]``; the state is then done, with its ``reward [B, S]``."""
         ...

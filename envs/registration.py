@@ -18,7 +18,11 @@ def register_envs() -> None:
         if spec.gym_id is None:  # no learned half yet
             continue
         for gym_id, options in [(spec.gym_id, {}), *((i, {"preset": p}) for i, p in spec.gym_presets.items())]:
-            if gym_id not in gym.registry:
+            if gym_id in gym.registry:
+                continue
+            if gym_id in spec.gym_entry:  # the problem's own adapter (a single env)
+                gym.register(id=gym_id, entry_point=spec.gym_entry[gym_id], kwargs=options)
+            else:
                 gym.register(id=gym_id, entry_point="nco.envs.gym_adapters:RoutingEnv",
                              vector_entry_point="nco.envs.gym_adapters:RoutingVectorEnv",
                              kwargs={"problem": spec.name, **options})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import threading
 import time
@@ -269,7 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE",
                    help="write the (best) solution in its problem's format (a VRPLIB .sol, a TSPLIB .tour)")
     presets = tuple(preset for spec in PROBLEMS.values() for preset in spec.presets)
-    p.add_argument("--problem", choices=tuple(PROBLEMS) + presets, default=DEFAULT_PROBLEM,
+    routing = tuple(name for name, spec in PROBLEMS.items() if spec.cli is None)  # the rest have own commands
+    p.add_argument("--problem", choices=routing + presets, default=DEFAULT_PROBLEM,
                    help=f"problem of a sampled instance (default: {DEFAULT_PROBLEM}); {', '.join(presets)}: "
                         "a profiled fleet drawn by that preset's generator")
     p.add_argument("--num-vehicles", type=int, default=3, metavar="M",
@@ -289,9 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="draw each solver's routes side by side (over the street map for a city instance)")
     p.set_defaults(func=cmd_solve)
 
-    from .networks import add_parser as add_network_parser
-
-    add_network_parser(sub)
+    for spec in PROBLEMS.values():  # a problem's own commands (nco solve-network)
+        if spec.cli is not None:
+            importlib.import_module(spec.cli).add_parser(sub)
 
     d = sub.add_parser("data", help="real-city data: install OSRM, build a city's distance/duration matrices")
     data_sub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")

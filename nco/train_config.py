@@ -31,6 +31,7 @@ POLICY_DEFAULTS: dict[str, dict[str, Any]] = {  # batch size and learning rate p
     "matrix": {"batch_size": 64, "lr": 1e-4},
     "ptrnet": {"batch_size": 128, "lr": 1e-3},
     "camp": {"batch_size": 64, "lr": 1e-4, "num_samples": 8},
+    "gnn": {"batch_size": 16, "lr": 1e-3, "num_samples": 16},  # 16 matrices of one network, 16 splits of each
 }
 MODES = ("parallel", "sequential")  # a fleet env's decoding modes (nco.envs.pvrp)
 
@@ -92,11 +93,19 @@ class TrainConfig:
     num_samples: int = _flag("rollouts sampled per instance by a policy without POMO's starts, the shared "
                              "baseline's group (default: camp 8, else 1)", None)
 
+    topologies: list[str] | None = _flag("draw the traffic on these networks (REPETITA .graph, "
+                                         "SNDlib .xml, Topology Zoo .graphml with capacities; default random "
+                                         "networks of --num-nodes nodes)", metavar="FILE")
+
     def __post_init__(self) -> None:
         spec, preset = problem_for(self.problem)  # unknown: the one error that lists the registered problems
         if preset is not None:  # a preset's name (nco train hcvrp): its problem, with that preset
             self.problem, self.preset = spec.name, preset
         self._fleet_defaults(spec)
+        if self.policy == "pomo" and "pomo" not in spec.policies:  # the default policy, where it does not serve
+            self.policy = spec.policies[0]
+        if self.topologies is not None and not getattr(spec.data, "NETWORKS", False):
+            raise SolverError(f"topologies: the {spec.title} is not routed over networks")
         if self.policy not in PRESETS:
             raise SolverError(f"unknown policy {self.policy!r}; expected one of {', '.join(PRESETS)}")
         self.baseline = self.baseline or DEFAULT_BASELINE.get(self.policy, "exponential")
@@ -136,8 +145,6 @@ class TrainConfig:
             raise SolverError(f"preset: expected one of {', '.join(spec.presets)}, got {self.preset!r}")
         self.num_vehicles = str(self.num_vehicles or "3-7")
         self.mode = self.mode or MODES[0]
-        if self.policy == "pomo" and "pomo" not in spec.policies:  # the default policy, where it does not serve
-            self.policy = spec.policies[0]
 
     def vehicle_range(self) -> tuple[int, int] | None:
         """The fewest and most vehicles to draw (None: the problem has no fleet)."""
@@ -158,6 +165,10 @@ class TrainConfig:
         vehicles = self.vehicle_range()
         if vehicles is not None:
             options |= {"preset": self.preset, "num_vehicles": num_vehicles or (vehicles[0] + vehicles[1]) // 2}
+        if self.topologies:
+            from nco.data.paths import load_networks
+
+            options["networks"] = load_networks(tuple(self.topologies))
         return options
 
     def _check_ranges(self) -> None:

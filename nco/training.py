@@ -80,9 +80,9 @@ class Reinforce(L.LightningModule):
         self.stages: dict[int, dict[str, float]] = {}
         self._last_step: tuple[float, int] | None = None  # (perf_counter, size) of the previous step
         self._started: float | None = None  # perf_counter at the start of training
-        if self.pool is None and cfg.vehicle_range() is None:
+        if self.pool is None and hasattr(get_problem(cfg.problem).data, "kool_arrays"):
             self.val_batch = kool_batch(cfg.problem, cfg.num_nodes, cfg.val_size, KOOL_VALIDATION_SEED)
-        elif self.pool is None:  # a fleet: no published validation set, the generator's own at a fixed seed
+        elif self.pool is None:  # no published validation set (fleets, networks): the generator's own, seeded
             generator = torch.Generator().manual_seed(KOOL_VALIDATION_SEED)
             self.val_batch = random_batch(cfg.problem, cfg.num_nodes, cfg.val_size, generator=generator,
                                           **cfg.draw_options())

@@ -24,19 +24,17 @@ engineering minimises), the solver's name and its seconds.
 from __future__ import annotations
 
 import heapq
-import itertools
 import time
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from nco.data import SolverError
-from nco.data.paths import Network, PathsInstance
+from nco.data.paths import Network, Paths, PathsInstance, candidate_paths, edge_weights
 
-WEIGHTS = ("hop", "weight", "inverse-capacity", "delay")
-Paths = list[list[np.ndarray]]  # per demand, its candidate paths as arrays of edge indices
 
 
 @dataclass(frozen=True)
@@ -54,46 +52,6 @@ class Routing:
 def _routing(network: Network, load: np.ndarray, solver: str, started: float,
              ratios: list[np.ndarray] | None = None) -> Routing:
     return Routing(load, float((load / network.capacity).max()), solver, time.perf_counter() - started, ratios)
-
-
-def edge_weights(network: Network, weight: str) -> np.ndarray:
-    """``[E]`` the length of each edge for shortest paths by ``weight`` (one of :data:`WEIGHTS`)."""
-    if weight == "hop":
-        return np.ones(network.num_edges)
-    if weight == "weight":
-        return network.weight.copy()
-    if weight == "inverse-capacity":
-        return network.capacity.max() / network.capacity
-    if weight == "delay":
-        return network.delay + 1e-9  # a path of zero-delay edges still prefers fewer of them
-    raise SolverError(f"weight: expected one of {', '.join(WEIGHTS)}, got {weight!r}")
-
-
-def _simple_graph(network: Network, lengths: np.ndarray):
-    """A ``networkx.DiGraph`` keeping, between two nodes, the shortest of their parallel edges (its index)."""
-    import networkx as nx
-
-    g = nx.DiGraph()
-    g.add_nodes_from(range(network.num_nodes))
-    for e in np.argsort(-lengths, kind="stable").tolist():  # the shortest written last, so kept
-        g.add_edge(int(network.src[e]), int(network.dst[e]), length=float(lengths[e]), edge=e)
-    return g
-
-
-def candidate_paths(instance: PathsInstance, k: int = 4, weight: str = "hop", t: int = 0) -> Paths:
-    """The ``k`` shortest simple paths (fewer where there are fewer) of every demand of matrix ``t``, in the
-    order of :meth:`PathsInstance.demands`, each as the indices of its edges."""
-    import networkx as nx
-
-    if k < 1:
-        raise SolverError(f"k: expected at least 1 path per demand, got {k}")
-    network = instance.network
-    g = _simple_graph(network, edge_weights(network, weight))
-    out: Paths = []
-    for s, d in zip(*instance.demands(t)[:2]):
-        found = itertools.islice(nx.shortest_simple_paths(g, int(s), int(d), weight="length"), k)
-        out.append([np.array([g.edges[a, b]["edge"] for a, b in zip(p, p[1:])]) for p in found])
-    return out
 
 
 def _scale(instance: PathsInstance) -> float:
@@ -244,3 +202,43 @@ def _distances_to(network: Network, lengths: np.ndarray, into: list[list[int]], 
                 dist[u] = nd
                 heapq.heappush(heap, (nd, u))
     return dist
+
+
+METHODS = ("lp", "path-lp", "ecmp", "shortest", "uniform", "least-loaded")
+
+
+def solve_network(instance: PathsInstance, method: str = "lp", t: int = 0, k: int = 4,
+                  weight: str = "weight") -> Routing:
+    """Route matrix ``t`` of ``instance`` by ``method`` (one of :data:`METHODS`); the path methods use the ``k``
+    shortest paths by ``weight``."""
+    if method not in METHODS:
+        raise SolverError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    if not 0 <= t < instance.num_matrices:
+        raise SolverError(f"matrix: expected 0..{instance.num_matrices - 1}, got {t}")
+    if method == "lp":
+        return optimal_mlu(instance, t=t)
+    if method == "ecmp":
+        return ecmp(instance, t, weight)
+    if method == "shortest":
+        return shortest_path(instance, t, weight)
+    paths = candidate_paths(instance, k, weight, t)
+    if method == "path-lp":
+        return optimal_mlu(instance, paths, t)
+    return uniform_split(instance, paths, t) if method == "uniform" else least_loaded(instance, paths, t)
+
+
+def _method(name: str) -> Callable[..., Routing]:
+    def solve(instance: PathsInstance, time_limit: float = 10.0, seed: int = 0, initial: Any = None) -> Routing:
+        """Route the first traffic matrix (deterministic: ``time_limit``, ``seed`` and ``initial`` unused)."""
+        return solve_network(instance, name)
+
+    solve.__name__ = name.replace("-", "_")
+    return solve
+
+
+# nco.solve's names: each method with the common solver signature (matrix 0, 4 paths by IGP weight)
+SOLVERS: dict[str, Callable[..., Routing]] = {name: _method(name) for name in METHODS}
+
+
+def warm_up(instance: PathsInstance) -> None:
+    """Nothing to compile: the LP and the baselines are NumPy, SciPy and networkx."""

@@ -16,8 +16,9 @@ REGISTRY = Path("data/problems.py")
 
 
 def own_files(name: str) -> set[Path]:
-    """A problem's own modules: ``<layer>/<name>.py`` and the policy context."""
-    return {Path(f"{layer}/{name}.py") for layer in ("data", "kernels", "solvers", "envs")} | {
+    """A problem's own modules: ``<layer>/<name>.py`` (``nco/<name>.py``: its own commands) and the policy
+    context."""
+    return {Path(f"{layer}/{name}.py") for layer in ("data", "kernels", "solvers", "envs", "nco")} | {
         Path(f"nco/policies/{name}.py")}
 
 
@@ -122,18 +123,27 @@ def test_every_problem_has_its_module_in_every_layer():
         assert random_batch(spec.name, 8, 2).num_nodes == 8 + spec.depot
         assert spec.env_module().ENV().reset(batch).batch is batch
         assert spec.gym_id in gym.registry
-        assert spec.policy_module().CONTEXT is not None
+        one_step = getattr(spec.env_module().ENV, "one_step", False)  # its own policy architecture
+        assert spec.policy_module().CONTEXT is not None or one_step
 
 
 def test_every_problems_env_state_and_policies_keep_the_contracts():
     """The protocols of nco.envs.contracts and nco.policies.contracts hold for every registered problem."""
     from nco.envs.batch import random_batch
-    from nco.envs.contracts import Env, State
+    from nco.envs.contracts import Env, OneStepEnv, State
     from nco.policies import make_policy
     from nco.policies.contracts import Policy
 
     for spec in (spec for spec in PROBLEMS.values() if spec.learned):
         env = nco.envs.make_env(spec.name)
+        if isinstance(env, OneStepEnv):  # every decision in one action: the policy acts once
+            batch = random_batch(spec.name, 8, 2)
+            for name in spec.policies:
+                policy = make_policy(name, spec.name)
+                action, log_prob = policy.act(policy.encode(batch), 3, greedy=False)
+                state = env.step(env.reset(batch, 3), action)
+                assert state.done and state.reward.shape == log_prob.shape == (2, 3)
+            continue
         assert isinstance(env, Env) and env.problem == spec.name
         state = env.reset(random_batch(spec.name, 8, 2), num_starts=3)
         assert isinstance(state, State) and state.mask.shape[:2] == (2, 3)

@@ -23,17 +23,19 @@ PRESETS: dict[str, dict] = {
     "matrix": {"cls": "matrix"},  # POMO's shape, attention biased by the distance matrix
     "ptrnet": {"cls": "pointer"},
     "camp": {"cls": "camp"},  # fleets: vehicles' profiles and nodes attend to each other (CAMP, AAMAS 2025)
+    "gnn": {"cls": "gnn"},  # network paths: message passing over links and paths (TEAL's FlowGNN, HARP's rounds)
 }
 
 # Policies decoded from every start node at once (POMO's multiple starts).
 MULTISTART = ("pomo", "matrix")
 
 # What each policy trains with unless told otherwise.
-DEFAULT_BASELINE = {"am": "rollout", "pomo": "shared", "matrix": "shared", "ptrnet": "exponential", "camp": "shared"}
+DEFAULT_BASELINE = {"am": "rollout", "pomo": "shared", "matrix": "shared", "ptrnet": "exponential", "camp": "shared",
+                    "gnn": "shared"}
 
 
 def make_policy(name: str, problem: str, **overrides) -> PolicyModule:
-    """A fresh policy ``am``, ``pomo``, ``matrix``, ``ptrnet`` or ``camp`` for ``problem``, with published
+    """A fresh policy ``am``, ``pomo``, ``matrix``, ``ptrnet``, ``camp`` or ``gnn`` for ``problem``, with published
     hyperparameters."""
     if name not in PRESETS:
         raise SolverError(f"unknown policy {name!r}; expected one of {', '.join(PRESETS)}")
@@ -48,6 +50,10 @@ def make_policy(name: str, problem: str, **overrides) -> PolicyModule:
         return MatrixPolicy(problem, **config)
     if PRESETS[name]["cls"] == "camp":
         return CAMPPolicy(problem, **config)
+    if PRESETS[name]["cls"] == "gnn":  # torch-geometric loads with it only
+        from .paths import FlowGNN
+
+        return FlowGNN(problem, **config)
     return AttentionPolicy(problem, **config)
 
 

@@ -231,6 +231,8 @@ def rollout(policy: Policy, env: Env, batch: Batch, decode: str = "greedy", num_
     """
     if decode not in ("greedy", "sample"):
         raise ValueError(f"unknown decoding {decode!r}; expected 'greedy' or 'sample'")
+    if getattr(env, "one_step", False):
+        return one_step_rollout(policy, env, batch, decode, num_starts, temperature, log_prob)
     cuda = batch.dist.is_cuda
     cache = policy.encode(batch, None if deadline is None else encoder_pace(deadline, cuda))
     state = env.reset(batch, num_starts)
@@ -250,6 +252,16 @@ def rollout(policy: Policy, env: Env, batch: Batch, decode: str = "greedy", num_
             total = total + step_log_prob
         actions.append(action)
     return Rollout(torch.stack(actions, -1), total, state.reward)
+
+
+def one_step_rollout(policy: Any, env: Any, batch: Any, decode: str = "greedy", num_samples: int = 1,
+                     temperature: float = 1.0, log_prob: bool = True) -> Rollout:
+    """A rollout of an env decided in one step (``env.one_step``: network paths, every demand at once): the
+    policy's ``act`` gives ``num_samples`` whole actions per instance and their log-probabilities."""
+    cache = policy.encode(batch)
+    action, total = policy.act(cache, num_samples, decode == "greedy", env.mode, temperature)
+    state = env.step(env.reset(batch, num_samples), action)
+    return Rollout(action, total if log_prob else torch.zeros_like(total), state.reward)
 
 
 def best_of(result: Rollout, group: int = 1) -> tuple[torch.Tensor, torch.Tensor]:

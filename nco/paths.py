@@ -1,4 +1,4 @@
-"""Path selection from the front door: ``nco solve-network`` and :func:`solve_network`.
+"""Path selection from the front door: ``nco solve-network``.
 
 A topology file (REPETITA ``.graph``, SNDlib ``.xml``, Topology Zoo
 ``.graphml``) with its traffic (or a gravity matrix drawn for it) is routed
@@ -14,32 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nco.data import NcoError, SolverError
-from nco.data.paths import CAPACITIES, PathsInstance, gravity, read_network
+from nco.data import NcoError
+from nco.data.paths import CAPACITIES, WEIGHTS, PathsInstance, gravity, read_network
 from nco.solvers import paths as P
-
-METHODS = ("lp", "path-lp", "ecmp", "shortest", "uniform", "least-loaded")
-
-
-def solve_network(instance: PathsInstance, method: str = "lp", t: int = 0, k: int = 4,
-                  weight: str = "weight") -> P.Routing:
-    """Route matrix ``t`` of ``instance`` by ``method`` (one of :data:`METHODS`); the path methods use the ``k``
-    shortest paths by ``weight``."""
-    if method not in METHODS:
-        raise SolverError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
-    if not 0 <= t < instance.num_matrices:
-        raise SolverError(f"matrix: expected 0..{instance.num_matrices - 1}, got {t}")
-    if method == "lp":
-        return P.optimal_mlu(instance, t=t)
-    if method == "ecmp":
-        return P.ecmp(instance, t, weight)
-    if method == "shortest":
-        return P.shortest_path(instance, t, weight)
-    paths = P.candidate_paths(instance, k, weight, t)
-    if method == "path-lp":
-        return P.optimal_mlu(instance, paths, t)
-    return P.uniform_split(instance, paths, t) if method == "uniform" else P.least_loaded(instance, paths, t)
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """``nco solve-network``'s arguments."""
@@ -50,10 +27,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="REPETITA .demands (or the .tar.gz), SNDlib demand-matrix XMLs (default: the file's own "
                         "demands, else a gravity matrix)")
     n.add_argument("--methods", default="lp,path-lp,ecmp,shortest,least-loaded",
-                   help=f"comma-separated, of {', '.join(METHODS)}")
+                   help=f"comma-separated, of {', '.join(P.METHODS)}")
     n.add_argument("--matrix", type=int, default=0, metavar="T", help="which traffic matrix (default 0)")
     n.add_argument("--k", type=int, default=4, help="candidate paths per demand (default 4)")
-    n.add_argument("--weight", choices=P.WEIGHTS, default="weight", help="what shortest paths follow")
+    n.add_argument("--weight", choices=WEIGHTS, default="weight", help="what shortest paths follow")
     n.add_argument("--capacity", choices=CAPACITIES, default="installed",
                    help="SNDlib: installed capacities, or the largest module (files without them, GEANT)")
     n.add_argument("--default-capacity", type=float, default=None,
@@ -85,9 +62,9 @@ def cmd_solve_network(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = [m for m in methods if m not in P.METHODS]
     if unknown:
-        raise NcoError(f"--methods: unknown {', '.join(unknown)}; expected some of {', '.join(METHODS)}")
+        raise NcoError(f"--methods: unknown {', '.join(unknown)}; expected some of {', '.join(P.METHODS)}")
     if args.plot:
         from .maps import check_plot_destination
 
@@ -99,7 +76,7 @@ def cmd_solve_network(args: argparse.Namespace) -> int:
     routings = {}
     for m in methods:
         with console.status(f"routing by {m}"):
-            routings[m] = best if m == "lp" and best is not None else solve_network(instance, m, args.matrix,
+            routings[m] = best if m == "lp" and best is not None else P.solve_network(instance, m, args.matrix,
                                                                                     args.k, args.weight)
     net = instance.network
     table = Table(title=f"{instance.name}: {net.num_nodes} nodes, {net.num_edges} links, "

@@ -1,0 +1,107 @@
+"""The path-selection env and its policy: loads recomputed independently, the Gymnasium adapter, the policy's
+actions legal in both modes, and the bad input the env refuses."""
+
+import numpy as np
+import pytest
+import torch
+
+from nco.data import InstanceError
+from nco.data.generate import NumpySampler
+from nco.data.paths import PathsInstance, draw, random_paths
+from nco.envs.paths import PathSplitEnv, PathSplitGym, batch_of, make_batch
+
+
+def _loads_by_hand(arrays, ratios):
+    """Each link's load summed path by path, in NumPy: what the env's scatter must give."""
+    network, tables = arrays["network"], arrays["traffic"]
+    sources, targets = arrays["pairs"]
+    load = np.zeros((len(tables), network.num_edges))
+    for b, table in enumerate(tables):
+        for d, (s, t) in enumerate(zip(sources, targets)):
+            for j, path in enumerate(arrays["paths"][d]):
+                for e in path:
+                    load[b, e] += table[s, t] * ratios[b, d, j]
+    return load / network.capacity
+
+
+@pytest.mark.parametrize("mode", ["split", "single"])
+def test_random_legal_actions_give_the_loads_of_an_independent_recomputation(mode):
+    rng = np.random.default_rng(3)
+    arrays = draw(NumpySampler(rng), 3, 9, k=3)
+    batch = make_batch(arrays)
+    counts = batch.valid.sum(1).numpy()
+    if mode == "split":
+        ratios = rng.uniform(size=(3, batch.num_demands, batch.num_paths)) * batch.valid.numpy()
+        ratios /= ratios.sum(-1, keepdims=True)
+        action = torch.as_tensor(ratios, dtype=torch.float32)
+    else:
+        choice = (rng.uniform(size=(3, batch.num_demands)) * counts).astype(int)
+        ratios = np.eye(batch.num_paths)[choice]
+        action = torch.as_tensor(choice)
+    env = PathSplitEnv(mode)
+    state = env.step(env.reset(batch), action[:, None])
+    assert state.done
+    util = _loads_by_hand(arrays, ratios)
+    assert np.allclose(state.utilisation[:, 0].numpy(), util, rtol=1e-4)
+    assert np.allclose(-state.reward[:, 0].numpy(), util.max(1), rtol=1e-4)
+
+
+def test_the_env_matches_the_classical_uniform_split():
+    from nco.solvers import paths as P
+
+    instance = random_paths(10, seed=2)
+    batch = batch_of(instance, 4, "weight")
+    env = PathSplitEnv()
+    state = env.step(env.reset(batch), env.start_actions(env.reset(batch)))
+    paths = P.candidate_paths(instance, 4, "weight")
+    assert float(-state.reward[0, 0]) == pytest.approx(P.uniform_split(instance, paths).mlu, rel=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["split", "single"])
+def test_the_gymnasium_adapter_passes_check_env_and_reports_the_mlu(mode):
+    import gymnasium as gym
+    from gymnasium.utils.env_checker import check_env
+
+    env = gym.make("nco/PathSplit-v0", mode=mode, num_nodes=7).unwrapped
+    check_env(env, skip_render_check=True)
+    obs, _ = env.reset(seed=4)
+    obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+    assert terminated and not truncated and reward == pytest.approx(-info["mlu"])
+    assert info["mlu"] == pytest.approx((info["load"] / env.network.capacity).max(), rel=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["split", "single"])
+def test_the_policy_acts_legally_greedy_and_sampled(mode):
+    from nco.policies import make_policy
+
+    batch = make_batch(draw(NumpySampler(np.random.default_rng(0)), 2, 8))
+    policy = make_policy("gnn", "paths")
+    cache = policy.encode(batch)
+    for greedy in (True, False):
+        action, log_prob = policy.act(cache, 4, greedy, mode)
+        if mode == "split":
+            assert torch.allclose(action.sum(-1), torch.ones(2, 4, batch.num_demands))
+            assert (action[..., ~batch.valid] == 0).all()
+        else:
+            assert (batch.valid.gather(1, action[0, 0][:, None])).all()
+        assert log_prob.shape == (2, 4) and (log_prob != 0).any() != greedy
+
+
+def test_bad_input_is_refused_by_name():
+    instance = random_paths(6, seed=0)
+    with pytest.raises(InstanceError, match="mode"):
+        PathSplitEnv("fractional")
+    env = PathSplitEnv()
+    batch = batch_of(instance)
+    state = env.step(env.reset(batch), env.start_actions(env.reset(batch)))
+    with pytest.raises(InstanceError, match="already made"):
+        env.step(state, env.start_actions(state))
+    other = PathsInstance(random_paths(6, seed=1).network, instance.traffic)
+    with pytest.raises(InstanceError, match="same network"):
+        from nco.envs.batch import from_instances
+
+        from_instances([instance, other])
+    gym_env = PathSplitGym(instance)
+    gym_env.reset(seed=0)
+    with pytest.raises(InstanceError, match="action"):
+        gym_env.step(-np.ones(gym_env.action_space.shape))

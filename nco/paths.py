@@ -18,6 +18,33 @@ from nco.data import NcoError
 from nco.data.paths import CAPACITIES, WEIGHTS, PathsInstance, gravity, read_network
 from nco.solvers import paths as P
 
+LEARNED = ("gnn",)  # methods that load the shipped policy (torch, torch-geometric)
+
+
+def route_learned(instance: PathsInstance, policy: str | None = None, k: int = 4,
+                  weight: str = "weight") -> list[P.Routing]:
+    """Every traffic matrix of ``instance`` routed by the GNN policy (``policy``: a checkpoint file, by default
+    the shipped one) over the ``k`` shortest paths by ``weight``: one greedy split per matrix, its seconds
+    the matrix's share of one batched forward pass (candidate paths excluded, as for the path LP)."""
+    import time
+
+    import torch
+
+    from .checkpoints import load_policy, shipped
+    from nco.envs.paths import PathSplitEnv, batch_of
+
+    model, _ = load_policy(policy or shipped("paths", instance.size, "gnn"), problem="paths", policy="gnn")
+    batch = batch_of(instance, k, weight)
+    env = PathSplitEnv()
+    started = time.perf_counter()
+    with torch.inference_mode():
+        action, _ = model.act(model.encode(batch), 1, greedy=True)  # type: ignore[operator]
+        state = env.step(env.reset(batch), action)
+    seconds = (time.perf_counter() - started) / batch.size
+    load = state.load[:, 0].double().numpy() * batch.unit
+    return [P.Routing(row, float((row / instance.network.capacity).max()), "gnn", seconds) for row in load]
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """``nco solve-network``'s arguments."""
     n = sub.add_parser("solve-network", help="route a network's traffic: MLU of the LP optimum and baselines",
@@ -27,7 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="REPETITA .demands (or the .tar.gz), SNDlib demand-matrix XMLs (default: the file's own "
                         "demands, else a gravity matrix)")
     n.add_argument("--methods", default="lp,path-lp,ecmp,shortest,least-loaded",
-                   help=f"comma-separated, of {', '.join(P.METHODS)}")
+                   help=f"comma-separated, of {', '.join(P.METHODS + LEARNED)} (gnn: the shipped policy)")
     n.add_argument("--matrix", type=int, default=0, metavar="T", help="which traffic matrix (default 0)")
     n.add_argument("--k", type=int, default=4, help="candidate paths per demand (default 4)")
     n.add_argument("--weight", choices=WEIGHTS, default="weight", help="what shortest paths follow")
@@ -62,9 +89,9 @@ def cmd_solve_network(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = [m for m in methods if m not in P.METHODS]
+    unknown = [m for m in methods if m not in P.METHODS + LEARNED]
     if unknown:
-        raise NcoError(f"--methods: unknown {', '.join(unknown)}; expected some of {', '.join(P.METHODS)}")
+        raise NcoError(f"--methods: unknown {', '.join(unknown)}; expected some of {', '.join(P.METHODS + LEARNED)}")
     if args.plot:
         from .maps import check_plot_destination
 
@@ -76,8 +103,11 @@ def cmd_solve_network(args: argparse.Namespace) -> int:
     routings = {}
     for m in methods:
         with console.status(f"routing by {m}"):
-            routings[m] = best if m == "lp" and best is not None else P.solve_network(instance, m, args.matrix,
-                                                                                    args.k, args.weight)
+            if m in LEARNED:
+                routings[m] = route_learned(instance, k=args.k, weight=args.weight)[args.matrix]
+            else:
+                routings[m] = best if m == "lp" and best is not None else P.solve_network(
+                    instance, m, args.matrix, args.k, args.weight)
     net = instance.network
     table = Table(title=f"{instance.name}: {net.num_nodes} nodes, {net.num_edges} links, "
                         f"{len(instance.demands(args.matrix)[0])} demands (matrix {args.matrix})")

@@ -489,9 +489,9 @@ def random_network(rng: np.random.Generator, nodes: int, degree: float = 3.0) ->
             links.add((min(i, j), max(i, j)))
     p = np.exp(-far / 0.25)
     p *= (degree * nodes / 2 - len(links)) / max(p[np.triu_indices(nodes, 1)].sum(), 1e-9)
-    for i, j in zip(*np.triu_indices(nodes, 1)):
-        if rng.uniform() < p[i, j]:
-            links.add((int(i), int(j)))
+    for a, b in zip(*np.triu_indices(nodes, 1)):
+        if rng.uniform() < p[a, b]:
+            links.add((int(a), int(b)))
     pairs = np.array(sorted(links))
     speed = rng.choice([1.0, 2.5, 10.0], size=len(pairs), p=[0.3, 0.3, 0.4])
     src, dst = np.r_[pairs[:, 0], pairs[:, 1]], np.r_[pairs[:, 1], pairs[:, 0]]

@@ -80,8 +80,9 @@ class PathsBatch:
 
     def to(self, device: torch.device | str) -> PathsBatch:
         """The same batch on ``device``."""
-        return PathsBatch(self.problem, *(t.to(device) for t in (self.volume, self.capacity, self.src, self.dst,
-                                                                  self.path_edge, self.valid)), self.unit, self.nodes)
+        return replace(self, volume=self.volume.to(device), capacity=self.capacity.to(device),
+                       src=self.src.to(device), dst=self.dst.to(device), path_edge=self.path_edge.to(device),
+                       valid=self.valid.to(device))
 
     def repeat(self, k: int) -> PathsBatch:
         """Each matrix ``k`` times in a row."""
@@ -108,12 +109,14 @@ def make_batch(arrays: dict[str, Any], device: torch.device | str = "cpu") -> Pa
     valid = np.zeros((len(paths), k), dtype=bool)
     for d, own in enumerate(paths):
         valid[d, :len(own)] = True
-    long = {"dtype": torch.long, "device": device}
+
+    def long(array: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.array(array), dtype=torch.long, device=device)
+
     return PathsBatch("paths", volume.to(device), torch.as_tensor(network.capacity / unit, dtype=torch.float32,
                                                                   device=device),
-                      torch.as_tensor(np.array(network.src), **long), torch.as_tensor(np.array(network.dst), **long),
-                      torch.as_tensor(path_edge, **long), torch.as_tensor(valid, device=device), unit,
-                      network.num_nodes)
+                      long(network.src), long(network.dst), long(path_edge), torch.as_tensor(valid, device=device),
+                      unit, network.num_nodes)
 
 
 def batch_of(instance: PathsInstance, k: int = 4, weight: str = "weight", device: torch.device | str = "cpu",
@@ -248,9 +251,9 @@ class PathSplitGym(gym.Env):
         template = self._batch(np.zeros((1,) + (network.num_nodes,) * 2))
         d, kk, e = template.num_demands, template.num_paths, template.num_edges
         self.valid = template.valid.numpy()
-        self.incidence = np.zeros((d * kk, e), dtype=np.int8)
-        self.incidence[tuple(template.path_edge.numpy())] = 1
-        self.incidence = self.incidence.reshape(d, kk, e)
+        flat = np.zeros((d * kk, e), dtype=np.int8)
+        flat[tuple(template.path_edge.numpy())] = 1
+        self.incidence = flat.reshape(d, kk, e)
         self.capacity = template.capacity.numpy()
         self.observation_space = spaces.Dict({
             "capacity": spaces.Box(0, BIG, (e,), np.float32), "volume": spaces.Box(0, BIG, (d,), np.float32),

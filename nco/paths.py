@@ -38,7 +38,7 @@ def route_learned(instance: PathsInstance, policy: str | None = None, k: int = 4
     env = PathSplitEnv()
     started = time.perf_counter()
     with torch.inference_mode():
-        action, _ = model.act(model.encode(batch), 1, greedy=True)  # type: ignore[operator]
+        action, _ = model.act(model.encode(batch), 1, greedy=True)  # type: ignore[arg-type]
         state = env.step(env.reset(batch), action)
     seconds = (time.perf_counter() - started) / batch.size
     load = state.load[:, 0].double().numpy() * batch.unit

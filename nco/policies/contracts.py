@@ -49,3 +49,9 @@ class PolicyModule(nn.Module):
     def logits(self, cache: Any, state: State) -> torch.Tensor:
         """``[B, S, N]`` scores of the next node."""
         raise NotImplementedError
+
+    def act(self, cache: Any, num_samples: int, greedy: bool, mode: str = "split",
+            temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """A one-step problem's whole actions ``[B, S, ...]`` and their log-probabilities ``[B, S]`` (network
+        paths: every demand's split at once); step-by-step policies use :meth:`logits` instead."""
+        raise NotImplementedError

@@ -25,6 +25,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from .contracts import PolicyModule
+
 from nco.envs.paths import PathsBatch, link_loads
 
 LINK_FEATURES = 4  # capacity over the largest, its inverse over the largest inverse, utilisation, its share of the MLU
@@ -34,7 +36,7 @@ PATH_FEATURES = 4  # volume over an even split's MLU, hops over the mean, bottle
 CONTEXT = None  # no attention context: the policy is the problem's own architecture, FlowGNN
 
 
-class FlowGNN(nn.Module):
+class FlowGNN(PolicyModule):
     """Split ratios ``[B, D, K]`` for every demand of a :class:`~nco.envs.paths.PathsBatch` (see the module)."""
 
     def __init__(self, problem: str = "paths", embed_dim: int = 64, num_layers: int = 4, num_paths: int = 4):
@@ -75,7 +77,7 @@ class FlowGNN(nn.Module):
         return torch.cat([per_path, valid.expand(batch.size, -1, 1), fixed.expand(batch.size, -1, -1)], -1)
 
     # -- the network --------------------------------------------------------------------------------
-    def encode(self, batch: PathsBatch, pace: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    def encode(self, batch: PathsBatch, pace: Callable[[int, int], None] | None = None) -> dict[str, Any]:  # type: ignore[override]
         """The split's logits ``[B, D, K]`` (invalid slots at -inf) after the rounds of message passing."""
         b, d, k = batch.size, batch.num_demands, batch.num_paths
         volume = batch.volume / self._scale(batch)[:, None]

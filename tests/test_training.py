@@ -222,7 +222,10 @@ def test_ctrl_c_saves_the_state_and_the_best_policy_and_exits_130(tmp_path):
     out = tmp_path / "run"
     run = subprocess.Popen([sys.executable, "-m", "nco.cli", "train", "tsp", "--num-nodes", "8", "--max-minutes",
                             "5", "--steps-per-epoch", "5", "--val-size", "20", "--batch-size", "8", "--accelerator",
-                            "cpu", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            "cpu", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           # as in a terminal: a suite started in the background (`cmd &`) inherits SIGINT
+                           # ignored, and Python then never turns Ctrl-C into KeyboardInterrupt
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     started = time.time()
     while not (out / "checkpoints" / "last.ckpt").exists() and time.time() - started < 300:
         time.sleep(0.2)

@@ -420,7 +420,6 @@ def gravity(network: Network, total: float | None = None, rng: np.random.Generat
     return table * scale
 
 
-
 def edge_weights(network: Network, weight: str) -> np.ndarray:
     """``[E]`` the length of each edge for shortest paths by ``weight`` (one of :data:`WEIGHTS`)."""
     if weight == "hop":
@@ -518,7 +517,7 @@ def traffic(rng: np.random.Generator, network: Network, count: int, distribution
 
 
 @functools.lru_cache(maxsize=256)
-def _all_pairs_paths(network: Network, k: int, weight: str) -> tuple[tuple[np.ndarray, np.ndarray], Paths]:
+def all_pairs_paths(network: Network, k: int, weight: str) -> tuple[tuple[np.ndarray, np.ndarray], Paths]:
     """Every ordered pair of ``network`` and its candidate paths (computed once per network: Yen's algorithm
     on every pair of a 20-node network takes about a second)."""
     everyone = PathsInstance(network, np.ones((network.num_nodes,) * 2))
@@ -552,7 +551,7 @@ def draw(sampler: Any, count: int, size: int, distribution: str = "gravity",
     rng = np.random.default_rng(seed)
     networks = networks or random_pool(size)
     network = networks[int(rng.integers(len(networks)))]
-    pairs, paths = _all_pairs_paths(network, k, weight)
+    pairs, paths = all_pairs_paths(network, k, weight)
     return {"network": network, "traffic": traffic(rng, network, count, distribution), "pairs": pairs,
             "paths": paths}
 

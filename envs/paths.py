@@ -25,7 +25,7 @@ import torch
 from gymnasium import spaces
 
 from nco.data import InstanceError
-from nco.data.paths import PathsInstance, candidate_paths, random_network, traffic
+from nco.data.paths import PathsInstance, all_pairs_paths, candidate_paths, random_network, traffic
 
 MODES = ("split", "single")
 ENV_OPTIONS = ("mode",)
@@ -149,6 +149,12 @@ def link_loads(batch: PathsBatch, ratios: torch.Tensor) -> torch.Tensor:
     return load.index_add_(2, edge, flow[:, :, slot])
 
 
+def even_split(batch: PathsBatch) -> torch.Tensor:
+    """``[D, K]`` every demand split evenly over its paths (zero on the padded slots)."""
+    valid = batch.valid.to(torch.float32)
+    return valid / valid.sum(-1, keepdim=True)
+
+
 def ratios_of(batch: PathsBatch, action: torch.Tensor, mode: str) -> torch.Tensor:
     """``[B, S, D, K]`` split ratios of an action: ratios (the invalid slots zeroed, each demand's renormalised;
     an all-zero demand split evenly) or, unsplittable, one path index per demand ``[B, S, D]``."""
@@ -157,8 +163,7 @@ def ratios_of(batch: PathsBatch, action: torch.Tensor, mode: str) -> torch.Tenso
         return torch.nn.functional.one_hot(action.long(), batch.num_paths).to(torch.float32) * valid
     kept = action.clamp_min(0) * valid
     total = kept.sum(-1, keepdim=True)
-    even = valid / valid.sum(-1, keepdim=True)
-    return torch.where(total > 0, kept / total.clamp_min(1e-30), even)
+    return torch.where(total > 0, kept / total.clamp_min(1e-30), even_split(batch))
 
 
 @dataclass
@@ -212,8 +217,7 @@ class PathSplitEnv:
 
     def start_actions(self, state: PathsState, offset: int = 0) -> torch.Tensor:
         """Even splits (what ``uniform`` routes): there is no start node to force."""
-        valid = state.batch.valid.to(torch.float32)
-        return (valid / valid.sum(-1, keepdim=True)).expand(*state.load.shape[:2], *valid.shape)
+        return even_split(state.batch).expand(*state.load.shape[:2], -1, -1)
 
     def step(self, state: PathsState, action: torch.Tensor) -> PathsState:
         """Route every demand by ``action`` (``[B, S, D, K]`` ratios, or ``[B, S, D]`` path indices)."""
@@ -245,9 +249,10 @@ class PathSplitGym(gym.Env):
         network = instance.network if instance is not None else random_network(np.random.default_rng(network_seed),
                                                                                 num_nodes)
         self.network = network
-        everyone = PathsInstance(network, np.ones((network.num_nodes,) * 2)) if instance is None else instance
-        self.pairs = everyone.demands(None)[:2]
-        self.paths = candidate_paths(everyone, k, weight, None)
+        if instance is None:
+            self.pairs, self.paths = all_pairs_paths(network, k, weight)
+        else:
+            self.pairs, self.paths = instance.demands(None)[:2], candidate_paths(instance, k, weight, None)
         template = self._batch(np.zeros((1,) + (network.num_nodes,) * 2))
         d, kk, e = template.num_demands, template.num_paths, template.num_edges
         self.valid = template.valid.numpy()
@@ -282,9 +287,9 @@ class PathSplitGym(gym.Env):
     def step(self, action):
         if self.batch is None:
             raise InstanceError("call reset before step", field="action")
-        action = torch.as_tensor(np.asarray(action))
-        if not self.action_space.contains(np.asarray(action.numpy(), dtype=self.action_space.dtype)):
+        array = np.asarray(action, dtype=self.action_space.dtype)
+        if not self.action_space.contains(array):
             raise InstanceError(f"expected an action in {self.action_space}", field="action")
-        state = self.env.step(self.env.reset(self.batch), action[None, None])
+        state = self.env.step(self.env.reset(self.batch), torch.as_tensor(array)[None, None])
         mlu = float(-state.reward[0, 0])
         return self._obs(), -mlu, True, False, {"mlu": mlu, "load": state.load[0, 0].numpy() * self.batch.unit}

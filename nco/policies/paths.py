@@ -19,15 +19,14 @@ per demand from the softmax.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
-from .contracts import PolicyModule
+from nco.envs.paths import PathsBatch, even_split, link_loads
 
-from nco.envs.paths import PathsBatch, link_loads
+from .contracts import PolicyModule
 
 LINK_FEATURES = 4  # capacity over the largest, its inverse over the largest inverse, utilisation, its share of the MLU
 PATH_FEATURES = 4  # volume over an even split's MLU, hops over the mean, bottleneck capacity, the path's rank
@@ -58,8 +57,7 @@ class FlowGNN(PolicyModule):
     # -- inputs -----------------------------------------------------------------------------------
     def _scale(self, batch: PathsBatch) -> torch.Tensor:
         """``[B]`` the MLU of an even split: the unit volumes are read in."""
-        valid = batch.valid.to(torch.float32)
-        even = (valid / valid.sum(-1, keepdim=True)).expand(batch.size, 1, *valid.shape)
+        even = even_split(batch).expand(batch.size, 1, -1, -1)
         return (link_loads(batch, even) / batch.capacity).amax(-1)[:, 0].clamp_min(1e-12)
 
     def _path_features(self, batch: PathsBatch, volume: torch.Tensor) -> torch.Tensor:
@@ -80,9 +78,10 @@ class FlowGNN(PolicyModule):
     def encode(self, batch: PathsBatch, pace: Callable[[int, int], None] | None = None) -> dict[str, Any]:  # type: ignore[override]
         """The split's logits ``[B, D, K]`` (invalid slots at -inf) after the rounds of message passing."""
         b, d, k = batch.size, batch.num_demands, batch.num_paths
-        volume = batch.volume / self._scale(batch)[:, None]
-        scaled = replace(batch, volume=volume)
         from torch_geometric.utils import scatter
+
+        volume = batch.volume / self._scale(batch)[:, None]
+        per_slot = volume.repeat_interleave(k, 1)  # [B, D * K]: each path slot's demand volume
 
         slot, edge = batch.path_edge
         to_path = torch.stack([edge, slot])  # messages link -> path
@@ -93,7 +92,9 @@ class FlowGNN(PolicyModule):
         invalid = ~batch.valid
         for layer in range(self.num_layers):
             ratios = torch.softmax(logits.masked_fill(invalid, -torch.inf), -1)
-            util = (link_loads(scaled, ratios[:, None]) / batch.capacity)[:, 0]  # [B, E]
+            # the utilisation each path adds to each of its links, and their sum per link
+            adds = (ratios.reshape(b, -1) * per_slot)[:, slot] / batch.capacity[edge]  # [B, nnz]
+            util = scatter(adds, edge, 1, dim_size=batch.num_edges, reduce="sum")  # [B, E]
             link = torch.stack([cap.expand(b, -1), inverse.expand(b, -1), util,
                                 util / util.amax(-1, keepdim=True).clamp_min(1e-12)], -1)
             hidden_link = self.link_in(link) + self.link_update[layer](link[..., 2:])
@@ -102,7 +103,6 @@ class FlowGNN(PolicyModule):
             mask = batch.valid[None, :, :, None].to(grouped.dtype)
             rivals = (grouped * mask).sum(2, keepdim=True) / mask.sum(2, keepdim=True)
             hidden_path = hidden_path + torch.relu(self.rivals[layer](rivals.expand_as(grouped))).reshape(b, d * k, -1)
-            adds = (ratios.reshape(b, -1)[:, slot] * volume.repeat_interleave(k, 1)[:, slot]) / batch.capacity[edge]
             heard = scatter(hidden_path[:, slot] * adds[..., None], edge, 1, dim_size=batch.num_edges, reduce="sum")
             hidden_link = hidden_link + torch.relu(self.to_link[layer](torch.cat([hidden_link, heard], -1)))
             hidden_path = hidden_path + torch.relu(self.to_path[layer]((hidden_link, hidden_path), to_path))

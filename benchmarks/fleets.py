@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -137,15 +138,23 @@ def _pyvrp_profiled(instance, seconds: float) -> tuple[list[list[int]], list[int
     return [trip for trip, _ in trips], [kind for _, kind in trips]
 
 
+@functools.lru_cache(maxsize=2)
+def _hcvrp_set(path: str, objective: str) -> list:
+    """A set's 1,280 instances, read once per worker (1.5 s a read: as long as most solves' limit)."""
+    from nco.data import pvrp
+
+    return pvrp.read_hcvrp_set(path, objective)
+
+
 def _hcvrp_task(path: str, index: int, objective: str, solver: str, seconds: float) -> dict:
     import time
 
-    from nco.data import make_solution, pvrp
+    from nco.data import make_solution
     from nco.solvers.pvrp import SOLVERS
     from nco.solvers.warmup import warm_up
 
     warm_up()
-    instance = pvrp.read_hcvrp_set(path, objective)[index]
+    instance = _hcvrp_set(path, objective)[index]
     started = time.perf_counter()
     if solver == "pyvrp":
         routes, vehicles = _pyvrp_profiled(instance, seconds)

@@ -92,7 +92,9 @@ PROBLEMS: dict[str, Problem] = {
                     gym_presets={"nco/HCVRP-v0": "hcvrp"}, compare="ortools,ga"),
     "paths": Problem("paths", "network path selection", paths.PathsInstance, paths.random_paths, paths,
                      "nco.envs.paths", "nco.policies.paths", "nco/PathSplit-v0", depot=False, policies=("gnn",),
-                     solvers="nco.solvers.paths", gym_entry={"nco/PathSplit-v0": "nco.envs.paths:PathSplitGym"},
+                     solvers="nco.solvers.paths",
+                     gym_entry={"nco/PathSplit-v0": "nco.envs.paths:PathSplitGym",
+                                "nco/FlowArrival-v0": "nco.envs.paths_online:FlowArrivalGym"},
                      cli="nco.paths"),
 }
 

@@ -26,3 +26,6 @@ def register_envs() -> None:
                 gym.register(id=gym_id, entry_point="nco.envs.gym_adapters:RoutingEnv",
                              vector_entry_point="nco.envs.gym_adapters:RoutingVectorEnv",
                              kwargs={"problem": spec.name, **options})
+        for gym_id, entry in spec.gym_entry.items():  # the problem's further adapters (e.g. online variants)
+            if gym_id not in gym.registry:
+                gym.register(id=gym_id, entry_point=entry)

@@ -1,4 +1,4 @@
-"""Path selection from the front door: ``nco solve-network``.
+"""Path selection from the front door: ``nco solve-network`` (and ``nco route-flows``, in :mod:`nco.paths_online`).
 
 A topology file (REPETITA ``.graph``, SNDlib ``.xml``, Topology Zoo
 ``.graphml``) with its traffic (or a gravity matrix drawn for it) is routed
@@ -66,6 +66,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="a gravity matrix (no traffic given) is scaled so that ECMP's MLU is about U")
     n.add_argument("--plot", metavar="FILE.png", help="draw each method's link utilisation on the topology")
     n.set_defaults(func=cmd_solve_network)
+    from .paths_online import add_parser as add_route_flows  # the online variant's command, nco route-flows
+
+    add_route_flows(sub)
 
 
 def _instance(args: argparse.Namespace) -> PathsInstance:

@@ -16,10 +16,11 @@ REGISTRY = Path("data/problems.py")
 
 
 def own_files(name: str) -> set[Path]:
-    """A problem's own modules: ``<layer>/<name>.py`` (``nco/<name>.py``: its own commands) and the policy
-    context."""
-    return {Path(f"{layer}/{name}.py") for layer in ("data", "kernels", "solvers", "envs", "nco")} | {
-        Path(f"nco/policies/{name}.py")}
+    """A problem's own modules: ``<layer>/<name>.py`` (``nco/<name>.py``: its own commands), the policy
+    context, and a variant's ``<layer>/<name>_<variant>.py`` beside them (the online paths)."""
+    layers = ("data", "kernels", "solvers", "envs", "nco", "nco/policies")
+    return {Path(f"{layer}/{name}.py") for layer in layers} | {
+        p.relative_to(ROOT) for layer in layers for p in (ROOT / layer).glob(f"{name}_*.py")}
 
 
 def _docstrings(tree: ast.AST) -> set[int]:

@@ -32,8 +32,30 @@ ENV_OPTIONS = ("mode",)
 BIG = float(np.finfo(np.float32).max)  # the observation bound of volumes and capacities (no upper limit)
 
 
+class PathSlots:
+    """The sizes of a network's candidate paths, for classes holding ``valid [D, K]`` and ``capacity [E]``."""
+
+    valid: torch.Tensor
+    capacity: torch.Tensor
+
+    @property
+    def num_demands(self) -> int:
+        """Demands D (ordered pairs with traffic)."""
+        return self.valid.shape[0]
+
+    @property
+    def num_paths(self) -> int:
+        """Path slots per demand K."""
+        return self.valid.shape[1]
+
+    @property
+    def num_edges(self) -> int:
+        """Directed links E."""
+        return self.capacity.shape[0]
+
+
 @dataclass
-class PathsBatch:
+class PathsBatch(PathSlots):
     """B traffic matrices on one network: ``volume [B, D]`` per instance; shared ``capacity [E]``, the links'
     ends ``src``/``dst [E]``, the candidate paths as ``path_edge [2, nnz]`` (path slot ``d * K + j``, link)
     and ``valid [D, K]`` (demands with fewer than K paths are padded); ``unit`` is the capacity unit."""
@@ -57,21 +79,6 @@ class PathsBatch:
     def size(self) -> int:
         """Traffic matrices B."""
         return self.volume.shape[0]
-
-    @property
-    def num_demands(self) -> int:
-        """Demands D (ordered pairs with traffic)."""
-        return self.valid.shape[0]
-
-    @property
-    def num_paths(self) -> int:
-        """Path slots per demand K."""
-        return self.valid.shape[1]
-
-    @property
-    def num_edges(self) -> int:
-        """Directed links E."""
-        return self.capacity.shape[0]
 
     @property
     def num_starts(self) -> int:

@@ -35,7 +35,7 @@ from gymnasium import spaces
 from nco.data import InstanceError
 from nco.data.paths import Network, PathsInstance, all_pairs_paths, candidate_paths, random_network, traffic
 
-from .paths import BIG, PathsBatch, make_batch
+from .paths import BIG, PathsBatch, PathSlots, make_batch
 
 FEATURES = 8  # per candidate path, see path_features
 MAX_INCIDENCE = 50_000_000  # path slots x links: the dense incidence a step multiplies by
@@ -43,7 +43,7 @@ HEADROOM = 1e-9  # capacity slack of the admission test (float sums of sizes)
 
 
 @dataclass
-class FlowNet:
+class FlowNet(PathSlots):
     """One network's candidate paths as the simulator uses them: ``incidence [D*K, E]`` (float64, 1 where
     path slot ``d*K + j`` crosses link e), ``capacity [E]`` (mean-capacity units), ``valid [D, K]``, ``cost
     [D, K]`` (IGP length, inf on empty slots), ``hops [D, K]`` and each demand's ``source [D]`` node."""
@@ -55,21 +55,6 @@ class FlowNet:
     hops: torch.Tensor
     source: torch.Tensor
     nodes: int
-
-    @property
-    def num_demands(self) -> int:
-        """Demands D (ordered pairs)."""
-        return self.valid.shape[0]
-
-    @property
-    def num_paths(self) -> int:
-        """Path slots per demand K."""
-        return self.valid.shape[1]
-
-    @property
-    def num_edges(self) -> int:
-        """Links E."""
-        return self.capacity.shape[0]
 
 
 def flow_net(batch: PathsBatch, network: Network, sources: np.ndarray) -> FlowNet:

@@ -64,6 +64,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="Topology Zoo: the capacity of links without LinkSpeedRaw")
     n.add_argument("--load", type=float, default=0.5, metavar="U",
                    help="a gravity matrix (no traffic given) is scaled so that ECMP's MLU is about U")
+    n.add_argument("--lp", choices=P.LP_BACKENDS, default="highs",
+                   help="the LPs' solver: HiGHS (SciPy), or OR-Tools' GLOP or PDLP (default: highs)")
     n.add_argument("--plot", metavar="FILE.png", help="draw each method's link utilisation on the topology")
     n.set_defaults(func=cmd_solve_network)
     from .paths_online import add_parser as add_route_flows  # the online variant's command, nco route-flows
@@ -101,8 +103,9 @@ def cmd_solve_network(args: argparse.Namespace) -> int:
         check_plot_destination(args.plot)
     instance = _instance(args)
     console = Console()
-    with console.status("solving the LP optimum"):
-        best = P.optimal_mlu(instance, t=args.matrix) if 0 <= args.matrix < instance.num_matrices else None
+    with console.status(f"solving the LP optimum ({args.lp})"):
+        solvable = 0 <= args.matrix < instance.num_matrices
+        best = P.optimal_mlu(instance, t=args.matrix, backend=args.lp) if solvable else None
     routings = {}
     for m in methods:
         with console.status(f"routing by {m}"):
@@ -110,7 +113,7 @@ def cmd_solve_network(args: argparse.Namespace) -> int:
                 routings[m] = route_learned(instance, k=args.k, weight=args.weight)[args.matrix]
             else:
                 routings[m] = best if m == "lp" and best is not None else P.solve_network(
-                    instance, m, args.matrix, args.k, args.weight)
+                    instance, m, args.matrix, args.k, args.weight, args.lp)
     net = instance.network
     table = Table(title=f"{instance.name}: {net.num_nodes} nodes, {net.num_edges} links, "
                         f"{len(instance.demands(args.matrix)[0])} demands (matrix {args.matrix})")

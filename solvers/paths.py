@@ -9,7 +9,9 @@ engineering minimises), the solver's name and its seconds.
   or delay.
 - :func:`optimal_mlu`: the multi-commodity-flow LP, over all paths (flows
   on edges aggregated by source) or over the candidate paths (split ratios),
-  solved by HiGHS through SciPy. Capacities and volumes are divided by the
+  solved by HiGHS through SciPy (``backend="highs"``) or by OR-Tools' GLOP
+  (simplex) or PDLP (first-order, to its default tolerances: about 1e-4
+  relative) on the same sparse matrices. Capacities and volumes are divided by the
   mean capacity first: on raw REPETITA units (Kbps) HiGHS has reported
   "optimal" values above a restricted LP's, which cannot be. A status other
   than optimal is an error, never a number.
@@ -59,20 +61,46 @@ def _scale(instance: PathsInstance) -> float:
     return float(instance.network.capacity.mean())
 
 
-def _solve(c: np.ndarray, a_ub, b_ub, a_eq, b_eq, what: str):
-    """HiGHS on the LP; the solution, or a :class:`SolverError` with its status."""
+LP_BACKENDS = ("highs", "glop", "pdlp")
+
+
+def _solve(c: np.ndarray, a_ub, b_ub, a_eq, b_eq, what: str, backend: str = "highs") -> np.ndarray:
+    """``min c x`` s.t. ``a_ub x <= b_ub``, ``a_eq x = b_eq``, ``x >= 0`` by ``backend`` (one of
+    :data:`LP_BACKENDS`); the optimal ``x``, or a :class:`SolverError` with the solver's status."""
+    if backend not in LP_BACKENDS:
+        raise SolverError(f"unknown LP backend {backend!r}; expected one of {', '.join(LP_BACKENDS)}")
+    if backend != "highs":
+        return _solve_ortools(c, a_ub, b_ub, a_eq, b_eq, what, backend.upper())
     result = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
     if result.status != 0:
         raise SolverError(f"{what}: HiGHS ended with status {result.status} ({result.message}), not optimal")
-    return result
+    return result.x
 
 
-def optimal_mlu(instance: PathsInstance, paths: Paths | None = None, t: int = 0) -> Routing:
+def _solve_ortools(c: np.ndarray, a_ub, b_ub, a_eq, b_eq, what: str, name: str) -> np.ndarray:
+    """The same LP through OR-Tools' model builder, filled from the sparse rows in one call."""
+    from ortools.linear_solver.python import model_builder as mb
+
+    rows = sp.vstack([a_ub, a_eq]).tocsr().astype(np.float64)
+    lower = np.r_[np.full(a_ub.shape[0], -np.inf), b_eq].astype(np.float64)
+    upper = np.r_[b_ub, b_eq].astype(np.float64)
+    model = mb.Model()
+    n = len(c)
+    fill: Any = model.helper.fill_model_from_sparse_data  # its stubs misspell the float64 vectors' type
+    fill(np.zeros(n), np.full(n, np.inf), np.asarray(c, dtype=np.float64), lower, upper, rows)
+    solver = mb.Solver(name)
+    status = solver.solve(model)
+    if status != mb.SolveStatus.OPTIMAL:
+        raise SolverError(f"{what}: {name} ended with status {status.name} ({solver.status_string}), not optimal")
+    return solver.values(model.get_variables()).to_numpy()
+
+
+def optimal_mlu(instance: PathsInstance, paths: Paths | None = None, t: int = 0, backend: str = "highs") -> Routing:
     """The least MLU of matrix ``t``: over all paths (``paths`` None: flows on edges, one commodity per source)
-    or over the given candidate paths (split ratios per demand), by HiGHS."""
+    or over the given candidate paths (split ratios per demand), by ``backend`` (:data:`LP_BACKENDS`)."""
     started = time.perf_counter()
     if paths is not None:
-        return _path_lp(instance, paths, t, started)
+        return _path_lp(instance, paths, t, started, backend)
     network, unit = instance.network, _scale(instance)
     traffic = instance.traffic[t] / unit
     sources = np.flatnonzero(traffic.sum(1) > 0)
@@ -89,12 +117,12 @@ def optimal_mlu(instance: PathsInstance, paths: Paths | None = None, t: int = 0)
     a_ub = sp.hstack([sp.kron(np.ones((1, s_count)), sp.identity(e)), -sp.csr_matrix(capacity[:, None])])
     cost = np.zeros(s_count * e + 1)
     cost[-1] = 1.0
-    result = _solve(cost, a_ub.tocsr(), np.zeros(e), a_eq.tocsr(), supply.reshape(-1), "lp")
-    load = result.x[:-1].reshape(s_count, e).sum(0) * unit
+    x = _solve(cost, a_ub.tocsr(), np.zeros(e), a_eq.tocsr(), supply.reshape(-1), "lp", backend)
+    load = np.clip(x[:-1], 0, None).reshape(s_count, e).sum(0) * unit
     return _routing(network, load, "lp", started)
 
 
-def _path_lp(instance: PathsInstance, paths: Paths, t: int, started: float) -> Routing:
+def _path_lp(instance: PathsInstance, paths: Paths, t: int, started: float, backend: str) -> Routing:
     """The MLU LP over candidate paths: ratios x[d, p] >= 0 summing to 1 per demand."""
     network, unit = instance.network, _scale(instance)
     volume = instance.demands(t)[2] / unit
@@ -116,8 +144,8 @@ def _path_lp(instance: PathsInstance, paths: Paths, t: int, started: float) -> R
                                     shape=(len(paths), n_x)), sp.csr_matrix((len(paths), 1))])
     cost = np.zeros(n_x + 1)
     cost[-1] = 1.0
-    result = _solve(cost, a_ub.tocsr(), np.zeros(e), a_eq.tocsr(), np.ones(len(paths)), "path lp")
-    x = np.clip(result.x[:-1], 0, None)
+    x = np.clip(_solve(cost, a_ub.tocsr(), np.zeros(e), a_eq.tocsr(), np.ones(len(paths)), "path lp", backend)[:-1],
+                0, None)
     ratios = np.split(x, np.cumsum(counts)[:-1])
     return _routing(network, _path_loads(instance, paths, ratios, t), "path-lp", started, ratios)
 
@@ -208,22 +236,22 @@ METHODS = ("lp", "path-lp", "ecmp", "shortest", "uniform", "least-loaded")
 
 
 def solve_network(instance: PathsInstance, method: str = "lp", t: int = 0, k: int = 4,
-                  weight: str = "weight") -> Routing:
+                  weight: str = "weight", backend: str = "highs") -> Routing:
     """Route matrix ``t`` of ``instance`` by ``method`` (one of :data:`METHODS`); the path methods use the ``k``
-    shortest paths by ``weight``."""
+    shortest paths by ``weight``, the LPs ``backend``."""
     if method not in METHODS:
         raise SolverError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     if not 0 <= t < instance.num_matrices:
         raise SolverError(f"matrix: expected 0..{instance.num_matrices - 1}, got {t}")
     if method == "lp":
-        return optimal_mlu(instance, t=t)
+        return optimal_mlu(instance, t=t, backend=backend)
     if method == "ecmp":
         return ecmp(instance, t, weight)
     if method == "shortest":
         return shortest_path(instance, t, weight)
     paths = candidate_paths(instance, k, weight, t)
     if method == "path-lp":
-        return optimal_mlu(instance, paths, t)
+        return optimal_mlu(instance, paths, t, backend)
     return uniform_split(instance, paths, t) if method == "uniform" else least_loaded(instance, paths, t)
 
 

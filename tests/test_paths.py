@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import SHARED
-from nco.data import InstanceError
+from nco.data import InstanceError, SolverError
 from nco.data.paths import Network, PathsInstance, gravity, read_graphml, read_network, read_repetita, read_sndlib
 from nco.solvers import paths as P
 
@@ -35,6 +35,31 @@ def test_the_lp_reproduces_repetitas_optimum_and_bounds_every_other_routing(name
                   P.shortest_path(instance)):
         assert restricted.mlu <= other.mlu + 1e-6 or other.solver in ("ecmp", "shortest")
         assert best.mlu <= other.mlu + 1e-6, other.solver
+
+
+@pytest.mark.parametrize("backend", ["glop", "pdlp"])
+def test_ortools_lps_agree_with_highs_on_both_lps(backend):
+    """GLOP (simplex) to HiGHS's optimum; PDLP (first-order) to its tolerance; both reproduce REPETITA's
+    0.900 and give loads whose MLU is the optimum they report."""
+    instance = _repetita("Aarnet")
+    paths = P.candidate_paths(instance, 4, "weight")
+    tolerance = 1e-6 if backend == "glop" else 1e-3
+    for given in (None, paths):
+        highs, other = P.optimal_mlu(instance, given), P.optimal_mlu(instance, given, backend=backend)
+        assert other.mlu == pytest.approx(highs.mlu, abs=tolerance)
+    assert P.optimal_mlu(instance, backend=backend).mlu == pytest.approx(0.9, abs=1e-3)
+    with pytest.raises(SolverError, match="unknown LP backend 'cplex'"):
+        P.optimal_mlu(instance, backend="cplex")
+
+
+@pytest.mark.parametrize("backend", P.LP_BACKENDS)
+def test_an_lp_that_is_not_optimal_is_an_error_naming_its_status(backend):
+    import scipy.sparse as sp
+
+    # x >= 0 and x = -1: infeasible
+    with pytest.raises(SolverError, match="not optimal"):
+        P._solve(np.ones(1), sp.csr_matrix((0, 1)), np.zeros(0), sp.csr_matrix([[1.0]]), np.array([-1.0]), "test",
+                 backend)
 
 
 def test_routings_carry_every_demand_and_split_ratios_sum_to_one():

@@ -117,11 +117,12 @@ def cmd_solve_network(args: argparse.Namespace) -> int:
     net = instance.network
     table = Table(title=f"{instance.name}: {net.num_nodes} nodes, {net.num_edges} links, "
                         f"{len(instance.demands(args.matrix)[0])} demands (matrix {args.matrix})")
-    for column in ("method", "MLU", "ratio to the LP", "seconds"):
+    for column in ("method", "MLU", "ratio to the LP", "traffic carried %", "seconds"):
         table.add_column(column, justify="right")
     for m, r in routings.items():
-        ratio = f"{r.mlu / best.mlu:.4f}" if best is not None and best.mlu > 0 else "-"
-        table.add_row(m, f"{r.mlu:.4f}", ratio, f"{r.seconds:.2f}")
+        # a max-flow routing carries less traffic, so its MLU is no routing of the whole matrix: no ratio
+        ratio = f"{r.mlu / best.mlu:.4f}" if best is not None and best.mlu > 0 and r.solver != "max-flow" else "-"
+        table.add_row(m, f"{r.mlu:.4f}", ratio, f"{100 * r.satisfied:.2f}", f"{r.seconds:.2f}")
     console.print(table)
     if args.plot:
         console.print(f"link utilisation drawn to {plot_utilisation(instance, routings, args.plot)}")

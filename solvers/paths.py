@@ -15,6 +15,9 @@ engineering minimises), the solver's name and its seconds.
   mean capacity first: on raw REPETITA units (Kbps) HiGHS has reported
   "optimal" values above a restricted LP's, which cannot be. A status other
   than optimal is an error, never a number.
+- :func:`max_satisfied_flow`: the other LP of traffic engineering, the
+  most traffic carried with no link over its capacity (all paths, or the
+  candidate paths).
 - Baselines: :func:`shortest_path` (each demand on its shortest path),
   :func:`ecmp` (OSPF's equal-cost multipath over the IGP weights: at every
   node the traffic to a destination splits evenly over the edges on its
@@ -49,11 +52,13 @@ class Routing:
     solver: str
     seconds: float
     ratios: list[np.ndarray] | None = field(default=None, repr=False)
+    satisfied: float = 1.0  # the share of the traffic carried (below 1 only for max_satisfied_flow)
 
 
 def _routing(network: Network, load: np.ndarray, solver: str, started: float,
-             ratios: list[np.ndarray] | None = None) -> Routing:
-    return Routing(load, float((load / network.capacity).max()), solver, time.perf_counter() - started, ratios)
+             ratios: list[np.ndarray] | None = None, satisfied: float = 1.0) -> Routing:
+    return Routing(load, float((load / network.capacity).max()), solver, time.perf_counter() - started, ratios,
+                   satisfied)
 
 
 def _scale(instance: PathsInstance) -> float:
@@ -122,26 +127,85 @@ def optimal_mlu(instance: PathsInstance, paths: Paths | None = None, t: int = 0,
     return _routing(network, load, "lp", started)
 
 
+def max_satisfied_flow(instance: PathsInstance, paths: Paths | None = None, t: int = 0,
+                       backend: str = "highs") -> Routing:
+    """The most traffic of matrix ``t`` that fits within the capacities (no link above 100%), each demand
+    carried up to its volume: over all paths (``paths`` None: flows on edges per source, with what each
+    destination receives as variables) or over the candidate paths (ratios: each path's share of its demand's
+    volume; their sum is the share carried). ``satisfied``: the carried share of the total."""
+    started = time.perf_counter()
+    network, unit = instance.network, _scale(instance)
+    capacity = network.capacity / unit
+    sources, targets, volume = instance.demands(t)
+    volume = volume / unit
+    e = network.num_edges
+    if not len(volume):
+        return _routing(network, np.zeros(e), "max-flow", started)
+    if paths is not None:
+        cols, counts = _path_columns(paths, volume)
+        n_x = sum(counts)
+        a_ub = sp.vstack([sp.csr_matrix((np.ones(len(cols[0])), cols), shape=(e, n_x)), _demand_rows(counts)])
+        x = _solve(-np.ones(n_x), a_ub.tocsr(), np.r_[capacity, volume], sp.csr_matrix((0, n_x)), np.zeros(0),
+                   "max-flow lp", backend).clip(0, None)
+        ratios = [share / v for share, v in zip(np.split(x, np.cumsum(counts)[:-1]), volume)]
+        load = _path_loads(instance, paths, ratios, t)
+        return _routing(network, load, "max-flow", started, ratios, float(x.sum() / volume.sum()))
+    v = network.num_nodes
+    own = np.unique(sources)
+    s_count = len(own)
+    row = {int(s): i for i, s in enumerate(own)}
+    # variables: f[s, e] (s_count x e), then r[s, v] (s_count x v), what v receives of s's traffic
+    incidence = sp.csr_matrix((np.r_[np.ones(e), -np.ones(e)], (np.r_[network.src, network.dst],
+                                                                np.r_[np.arange(e), np.arange(e)])), shape=(v, e))
+    # out - in of commodity s at node u: sum_w r[s, w] at u = s, -r[s, u] elsewhere
+    receive = sp.block_diag([-sp.identity(v) + sp.csr_matrix((np.ones(v), (np.full(v, s), np.arange(v))),
+                                                               shape=(v, v)) for s in own])
+    a_eq = sp.hstack([sp.kron(sp.identity(s_count), incidence), -receive])
+    a_ub = sp.vstack([sp.hstack([sp.kron(np.ones((1, s_count)), sp.identity(e)), sp.csr_matrix((e, s_count * v))]),
+                      sp.hstack([sp.csr_matrix((s_count * v, s_count * e)), sp.identity(s_count * v)])])
+    wanted = np.zeros((s_count, v))  # r[s, u] <= the traffic from s to u (0 at u = s)
+    wanted[[row[int(s)] for s in sources], targets] = volume
+    cost = np.r_[np.zeros(s_count * e), -np.ones(s_count * v)]
+    x = _solve(cost, a_ub.tocsr(), np.r_[capacity, wanted.reshape(-1)], a_eq.tocsr(), np.zeros(s_count * v),
+               "max-flow lp", backend).clip(0, None)
+    load = x[:s_count * e].reshape(s_count, e).sum(0) * unit
+    return _routing(network, load, "max-flow", started, None, float(x[s_count * e:].sum() / volume.sum()))
+
+
+def _path_columns(paths: Paths, volume: np.ndarray) -> tuple[tuple[list[int], list[int]], list[int]]:
+    """The (link, column) pairs of the candidate paths, one column per path of each demand, and each
+    demand's count of paths."""
+    if len(paths) != len(volume) or any(not p for p in paths):
+        raise SolverError("paths: expected one non-empty list of paths per demand")
+    rows: list[int] = []
+    cols: list[int] = []
+    column = 0
+    for own in paths:
+        for p in own:
+            rows += p.tolist()
+            cols += [column] * len(p)
+            column += 1
+    return (rows, cols), [len(own) for own in paths]
+
+
+def _demand_rows(counts: list[int]) -> sp.csr_matrix:
+    """``[D, columns]``: 1 where a column is one of demand d's paths."""
+    n_x = sum(counts)
+    return sp.csr_matrix((np.ones(n_x), (np.repeat(np.arange(len(counts)), counts), np.arange(n_x))),
+                         shape=(len(counts), n_x))
+
+
 def _path_lp(instance: PathsInstance, paths: Paths, t: int, started: float, backend: str) -> Routing:
     """The MLU LP over candidate paths: ratios x[d, p] >= 0 summing to 1 per demand."""
     network, unit = instance.network, _scale(instance)
     volume = instance.demands(t)[2] / unit
-    if len(paths) != len(volume) or any(not p for p in paths):
-        raise SolverError("paths: expected one non-empty list of paths per demand")
-    rows, cols, vals = [], [], []  # load rows: edge e gets volume_d from column (d, p) when p uses e
-    column = 0
-    for d, own in enumerate(paths):
-        for p in own:
-            rows += p.tolist()
-            cols += [column] * len(p)
-            vals += [volume[d]] * len(p)
-            column += 1
-    e, n_x = network.num_edges, column
+    (rows, cols), counts = _path_columns(paths, volume)
+    e, n_x = network.num_edges, sum(counts)
     capacity = network.capacity / unit
-    a_ub = sp.hstack([sp.csr_matrix((vals, (rows, cols)), shape=(e, n_x)), -sp.csr_matrix(capacity[:, None])])
-    counts = [len(own) for own in paths]
-    a_eq = sp.hstack([sp.csr_matrix((np.ones(n_x), (np.repeat(np.arange(len(paths)), counts), np.arange(n_x))),
-                                    shape=(len(paths), n_x)), sp.csr_matrix((len(paths), 1))])
+    # load rows: edge e gets volume_d from column (d, p) when p uses e
+    carried = sp.csr_matrix((volume[np.repeat(np.arange(len(counts)), counts)][cols], (rows, cols)), shape=(e, n_x))
+    a_ub = sp.hstack([carried, -sp.csr_matrix(capacity[:, None])])
+    a_eq = sp.hstack([_demand_rows(counts), sp.csr_matrix((len(paths), 1))])
     cost = np.zeros(n_x + 1)
     cost[-1] = 1.0
     x = np.clip(_solve(cost, a_ub.tocsr(), np.zeros(e), a_eq.tocsr(), np.ones(len(paths)), "path lp", backend)[:-1],
@@ -232,7 +296,7 @@ def _distances_to(network: Network, lengths: np.ndarray, into: list[list[int]], 
     return dist
 
 
-METHODS = ("lp", "path-lp", "ecmp", "shortest", "uniform", "least-loaded")
+METHODS = ("lp", "path-lp", "ecmp", "shortest", "uniform", "least-loaded", "max-flow", "path-max-flow")
 
 
 def solve_network(instance: PathsInstance, method: str = "lp", t: int = 0, k: int = 4,
@@ -245,6 +309,8 @@ def solve_network(instance: PathsInstance, method: str = "lp", t: int = 0, k: in
         raise SolverError(f"matrix: expected 0..{instance.num_matrices - 1}, got {t}")
     if method == "lp":
         return optimal_mlu(instance, t=t, backend=backend)
+    if method == "max-flow":
+        return max_satisfied_flow(instance, t=t, backend=backend)
     if method == "ecmp":
         return ecmp(instance, t, weight)
     if method == "shortest":
@@ -252,6 +318,8 @@ def solve_network(instance: PathsInstance, method: str = "lp", t: int = 0, k: in
     paths = candidate_paths(instance, k, weight, t)
     if method == "path-lp":
         return optimal_mlu(instance, paths, t, backend)
+    if method == "path-max-flow":
+        return max_satisfied_flow(instance, paths, t, backend)
     return uniform_split(instance, paths, t) if method == "uniform" else least_loaded(instance, paths, t)
 
 

@@ -52,6 +52,26 @@ def test_ortools_lps_agree_with_highs_on_both_lps(backend):
         P.optimal_mlu(instance, backend="cplex")
 
 
+@pytest.mark.parametrize("scale", [1.0, 2.5])
+def test_max_satisfied_flow_fits_the_capacities_and_carries_what_the_mlu_optimum_allows(scale):
+    """REPETITA's matrices route at MLU 0.900, so all of one fits (scale 1); at 2.5x at least 1 / (2.5 x 0.9)
+    of it fits (the optimum scaled down), at most all of it; the candidate paths carry no more than all
+    paths, and each routing's loads stay within the capacities and within each demand's volume."""
+    base = _repetita("Janetbackbone")
+    instance = PathsInstance(base.network, base.traffic * scale)
+    paths = P.candidate_paths(instance, 4, "weight")
+    every, some = P.max_satisfied_flow(instance), P.max_satisfied_flow(instance, paths)
+    for r in (every, some):
+        assert r.mlu <= 1 + 1e-6 and r.satisfied <= 1 + 1e-9
+    assert every.satisfied == pytest.approx(1.0) if scale == 1.0 else 1 / (scale * 0.9) - 1e-6 <= every.satisfied < 1
+    assert some.satisfied <= every.satisfied + 1e-6
+    assert all(0 <= share.sum() <= 1 + 1e-6 for share in some.ratios)
+    carried = sum(v * share.sum() for v, share in zip(instance.demands()[2], some.ratios))
+    assert carried == pytest.approx(some.satisfied * instance.demands()[2].sum())
+    glop = P.max_satisfied_flow(instance, paths, backend="glop")
+    assert glop.satisfied == pytest.approx(some.satisfied, abs=1e-6)
+
+
 @pytest.mark.parametrize("backend", P.LP_BACKENDS)
 def test_an_lp_that_is_not_optimal_is_an_error_naming_its_status(backend):
     import scipy.sparse as sp

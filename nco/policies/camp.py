@@ -86,6 +86,7 @@ class FleetCache:
     glimpse_v: torch.Tensor  # [B, H, N, D/H]
     logit_k: torch.Tensor  # [B, N, D] pointer keys times the glimpse's output projection, over sqrt(D)
     preference: torch.Tensor  # [B, M, N] the pairs' preferences
+    lean_key: torch.Tensor  # [D] the preference direction through the output projection, over sqrt(D)
 
 
 class CAMPPolicy(PolicyModule):
@@ -131,8 +132,9 @@ class CAMPPolicy(PolicyModule):
         gk, gv, lk = self.project_nodes(h).chunk(3, -1)
         split = lambda t: t.view(b, n, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
         logit_k = torch.matmul(lk, self.project_out.weight.to(lk.dtype)) / math.sqrt(d)
+        lean_key = (self.project_out.weight.t() @ self.preference_key) / math.sqrt(d)  # once per encoding
         return FleetCache(self.project_node_q(h), self.project_vehicle_q(g), split(gk), split(gv), logit_k,
-                          batch.require("preference"))
+                          batch.require("preference"), lean_key)
 
     def logits(self, cache: FleetCache, state) -> torch.Tensor:
         """``[B, S, M, N]`` logits (``[B, S, M * N]`` when the env's mask is over pairs); ``-inf`` where the
@@ -151,7 +153,7 @@ class CAMPPolicy(PolicyModule):
         glimpse = F.scaled_dot_product_attention(qh, cache.glimpse_k, cache.glimpse_v, attn_mask=look)
         glimpse = glimpse.transpose(1, 2).reshape(b, s, m, d)
         raw = torch.matmul(glimpse.view(b, s * m, d), cache.logit_k.transpose(1, 2)).view(b, s, m, n)
-        lean = torch.matmul(glimpse, self.project_out.weight.t() @ self.preference_key) / math.sqrt(d)  # [B, S, M]
+        lean = torch.matmul(glimpse, cache.lean_key.to(glimpse.dtype))  # [B, S, M]
         raw = raw + lean[..., None] * cache.preference[:, None]
         scores = self.tanh_clip * torch.tanh(raw.float())
         return torch.where(per_vehicle, scores, float("-inf")).view(mask.shape)

@@ -5,7 +5,10 @@ network (capacities), the traffic (each demand's volume) and each demand's
 ``k`` candidate paths; the action gives every demand its split ratios over
 those paths (``mode="split"``) or one path each (``mode="single"``,
 unsplittable); the reward is minus the maximum link utilisation (MLU) of the
-routing, and the episode ends. The batch is B traffic matrices on one
+routing (``objective="mlu"``) or the share of the traffic carried
+(``objective="satisfied"``: each path's flow cut to what its most loaded link
+can take, as when an overloaded link drops its excess in proportion), and
+the episode ends. The batch is B traffic matrices on one
 network, so the graph (paths x links) is shared and only the volumes are
 per instance; loads are one scatter over the path-link incidence.
 
@@ -28,7 +31,8 @@ from nco.data import InstanceError
 from nco.data.paths import PathsInstance, all_pairs_paths, candidate_paths, random_network, traffic
 
 MODES = ("split", "single")
-ENV_OPTIONS = ("mode",)
+OBJECTIVES = ("mlu", "satisfied")
+ENV_OPTIONS = ("mode", "objective")
 BIG = float(np.finfo(np.float32).max)  # the observation bound of volumes and capacities (no upper limit)
 
 
@@ -156,6 +160,18 @@ def link_loads(batch: PathsBatch, ratios: torch.Tensor) -> torch.Tensor:
     return load.index_add_(2, edge, flow[:, :, slot])
 
 
+def carried_share(batch: PathsBatch, ratios: torch.Tensor, load: torch.Tensor) -> torch.Tensor:
+    """``[B, S]`` the share of the traffic carried when each path's flow is scaled by ``min(1, capacity / load)``
+    of its most loaded link: a routing within capacity carries everything, and the cut flows fit every link
+    (each flow on a link is scaled by at most that link's capacity over its load)."""
+    b, s = ratios.shape[:2]
+    flow = (ratios * batch.volume[:, None, :, None]).reshape(b, s, -1)  # [B, S, D * K]
+    slot, edge = batch.path_edge
+    over = (load / batch.capacity)[:, :, edge]  # each (path slot, link) pair's utilisation
+    worst = torch.ones_like(flow).scatter_reduce_(2, slot.expand(b, s, -1), over, "amax")  # >= 1: no cut within
+    return (flow / worst).sum(-1) / batch.volume.sum(-1, keepdim=True).clamp_min(1e-30)
+
+
 def even_split(batch: PathsBatch) -> torch.Tensor:
     """``[D, K]`` every demand split evenly over its paths (zero on the padded slots)."""
     valid = batch.valid.to(torch.float32)
@@ -175,11 +191,14 @@ def ratios_of(batch: PathsBatch, action: torch.Tensor, mode: str) -> torch.Tenso
 
 @dataclass
 class PathsState:
-    """A routing in progress (``steps`` 0) or made (1): ``load [B, S, E]`` on each link."""
+    """A routing in progress (``steps`` 0) or made (1): ``load [B, S, E]`` on each link, ``satisfied [B, S]``
+    the share carried (see :func:`carried_share`; 1 before routing) and which of the two the reward is."""
 
     batch: PathsBatch
     load: torch.Tensor
     steps: int = 0
+    satisfied: torch.Tensor | None = None
+    objective: str = "mlu"
 
     @property
     def min_steps(self) -> int:
@@ -203,24 +222,29 @@ class PathsState:
 
     @property
     def reward(self) -> torch.Tensor:
-        """``[B, S]`` minus the MLU."""
+        """``[B, S]`` minus the MLU, or the share of the traffic carried."""
+        if self.objective == "satisfied":
+            return self.satisfied if self.satisfied is not None else torch.ones(self.load.shape[:2])
         return -self.utilisation.amax(-1)
 
 
 class PathSplitEnv:
-    """The batched MDP (see the module); ``mode`` ``split`` (ratios) or ``single`` (one path per demand)."""
+    """The batched MDP (see the module); ``mode`` ``split`` (ratios) or ``single`` (one path per demand),
+    ``objective`` ``mlu`` (reward minus the MLU) or ``satisfied`` (the share carried)."""
 
     problem = "paths"
     one_step = True  # decoded in one step, every demand at once (nco.policies.decoding.one_step_rollout)
 
-    def __init__(self, mode: str = "split"):
-        if mode not in MODES:
-            raise InstanceError(f"expected one of {', '.join(MODES)}, got {mode!r}", field="mode")
-        self.mode = mode
+    def __init__(self, mode: str = "split", objective: str = "mlu"):
+        for field, value, allowed in (("mode", mode, MODES), ("objective", objective, OBJECTIVES)):
+            if value not in allowed:
+                raise InstanceError(f"expected one of {', '.join(allowed)}, got {value!r}", field=field)
+        self.mode, self.objective = mode, objective
 
     def reset(self, batch: PathsBatch, num_starts: int = 1) -> PathsState:
         """Nothing routed yet: ``num_starts`` routings per matrix."""
-        return PathsState(batch, torch.zeros(batch.size, num_starts, batch.num_edges, device=batch.volume.device))
+        load = torch.zeros(batch.size, num_starts, batch.num_edges, device=batch.volume.device)
+        return PathsState(batch, load, objective=self.objective)
 
     def start_actions(self, state: PathsState, offset: int = 0) -> torch.Tensor:
         """Even splits (what ``uniform`` routes): there is no start node to force."""
@@ -230,7 +254,9 @@ class PathSplitEnv:
         """Route every demand by ``action`` (``[B, S, D, K]`` ratios, or ``[B, S, D]`` path indices)."""
         if state.done:
             raise InstanceError("the routing is already made; reset for another", field="action")
-        return PathsState(state.batch, link_loads(state.batch, ratios_of(state.batch, action, self.mode)), 1)
+        ratios = ratios_of(state.batch, action, self.mode)
+        load = link_loads(state.batch, ratios)
+        return PathsState(state.batch, load, 1, carried_share(state.batch, ratios, load), self.objective)
 
 
 ENV = PathSplitEnv
@@ -242,7 +268,8 @@ class PathSplitGym(gym.Env):
     Observation: ``capacity [E]`` and ``volume [D]`` (mean-capacity units), ``valid [D, K]`` and the
     incidence ``paths [D, K, E]`` (1 where path j of demand d crosses link e). Action: ``[D, K]`` weights,
     renormalised per demand over its paths (``split``), or one path index per demand (``single``). Reward:
-    minus the MLU; every episode is one step. ``reset`` draws a matrix from the env's RNG: one of
+    minus the MLU (``objective="mlu"``) or the share of the traffic carried (``"satisfied"``); the info holds
+    both; every episode is one step. ``reset`` draws a matrix from the env's RNG: one of
     ``instance``'s, or (no instance) a gravity matrix on a random network of ``num_nodes`` nodes fixed by
     ``network_seed``.
     """
@@ -250,8 +277,8 @@ class PathSplitGym(gym.Env):
     metadata = {"render_modes": []}
 
     def __init__(self, instance: PathsInstance | None = None, num_nodes: int = 8, k: int = 3,
-                 weight: str = "weight", mode: str = "split", network_seed: int = 0):
-        self.env = PathSplitEnv(mode)
+                 weight: str = "weight", mode: str = "split", network_seed: int = 0, objective: str = "mlu"):
+        self.env = PathSplitEnv(mode, objective)
         self.instance = instance
         network = instance.network if instance is not None else random_network(np.random.default_rng(network_seed),
                                                                                 num_nodes)
@@ -298,5 +325,6 @@ class PathSplitGym(gym.Env):
         if not self.action_space.contains(array):
             raise InstanceError(f"expected an action in {self.action_space}", field="action")
         state = self.env.step(self.env.reset(self.batch), torch.as_tensor(array)[None, None])
-        mlu = float(-state.reward[0, 0])
-        return self._obs(), -mlu, True, False, {"mlu": mlu, "load": state.load[0, 0].numpy() * self.batch.unit}
+        mlu, satisfied = float(state.utilisation[0, 0].max()), float(state.satisfied[0, 0])  # type: ignore[index]
+        info = {"mlu": mlu, "satisfied": satisfied, "load": state.load[0, 0].numpy() * self.batch.unit}
+        return self._obs(), float(state.reward[0, 0]), True, False, info

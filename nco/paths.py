@@ -42,7 +42,9 @@ def route_learned(instance: PathsInstance, policy: str | None = None, k: int = 4
         state = env.step(env.reset(batch), action)
     seconds = (time.perf_counter() - started) / batch.size
     load = state.load[:, 0].double().numpy() * batch.unit
-    return [P.Routing(row, float((row / instance.network.capacity).max()), "gnn", seconds) for row in load]
+    carried = state.satisfied[:, 0].tolist()  # type: ignore[index]
+    return [P.Routing(row, float((row / instance.network.capacity).max()), "gnn", seconds, satisfied=share)
+            for row, share in zip(load, carried)]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -122,7 +124,8 @@ def cmd_solve_network(args: argparse.Namespace) -> int:
     for m, r in routings.items():
         # a max-flow routing carries less traffic, so its MLU is no routing of the whole matrix: no ratio
         ratio = f"{r.mlu / best.mlu:.4f}" if best is not None and best.mlu > 0 and r.solver != "max-flow" else "-"
-        table.add_row(m, f"{r.mlu:.4f}", ratio, f"{100 * r.satisfied:.2f}", f"{r.seconds:.2f}")
+        carried = "-" if np.isnan(r.satisfied) else f"{100 * r.satisfied:.2f}"  # ECMP or the LP over capacity
+        table.add_row(m, f"{r.mlu:.4f}", ratio, carried, f"{r.seconds:.2f}")
     console.print(table)
     if args.plot:
         console.print(f"link utilisation drawn to {plot_utilisation(instance, routings, args.plot)}")

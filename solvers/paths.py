@@ -52,13 +52,35 @@ class Routing:
     solver: str
     seconds: float
     ratios: list[np.ndarray] | None = field(default=None, repr=False)
-    satisfied: float = 1.0  # the share of the traffic carried (below 1 only for max_satisfied_flow)
+    # the share of the traffic carried: by max_satisfied_flow's LP, or (every other routing) each path's flow cut
+    # to its most loaded link (carried_share); NaN where a routing over capacity has no paths to cut (ECMP, lp)
+    satisfied: float = 1.0
 
 
 def _routing(network: Network, load: np.ndarray, solver: str, started: float,
-             ratios: list[np.ndarray] | None = None, satisfied: float = 1.0) -> Routing:
-    return Routing(load, float((load / network.capacity).max()), solver, time.perf_counter() - started, ratios,
-                   satisfied)
+             ratios: list[np.ndarray] | None = None, satisfied: float | None = None) -> Routing:
+    mlu = float((load / network.capacity).max())
+    if satisfied is None:
+        satisfied = 1.0 if mlu <= 1 + 1e-9 else float("nan")
+    return Routing(load, mlu, solver, time.perf_counter() - started, ratios, satisfied)
+
+
+def carried_share(instance: PathsInstance, paths: Paths, ratios: list[np.ndarray], t: int = 0) -> float:
+    """The share of matrix ``t`` carried when each demand sends ``ratios`` of its volume on its paths and a
+    path's flow is cut by ``min(1, capacity / load)`` of its most loaded link (an overloaded link dropping its
+    excess in proportion); what ``nco/PathSplit-v0`` rewards with ``objective="satisfied"``."""
+    volume = instance.demands(t)[2]
+    util = _path_loads(instance, paths, ratios, t) / instance.network.capacity
+    carried = sum(v * r / max(1.0, float(util[p].max())) for own, share, v in zip(paths, ratios, volume)
+                  for p, r in zip(own, share))
+    return float(carried / volume.sum()) if volume.sum() > 0 else 1.0
+
+
+def _path_routing(instance: PathsInstance, paths: Paths, ratios: list[np.ndarray], t: int, solver: str,
+                  started: float) -> Routing:
+    """A routing over candidate paths: its loads, MLU and carried share."""
+    load = _path_loads(instance, paths, ratios, t)
+    return _routing(instance.network, load, solver, started, ratios, carried_share(instance, paths, ratios, t))
 
 
 def _scale(instance: PathsInstance) -> float:
@@ -211,7 +233,7 @@ def _path_lp(instance: PathsInstance, paths: Paths, t: int, started: float, back
     x = np.clip(_solve(cost, a_ub.tocsr(), np.zeros(e), a_eq.tocsr(), np.ones(len(paths)), "path lp", backend)[:-1],
                 0, None)
     ratios = np.split(x, np.cumsum(counts)[:-1])
-    return _routing(network, _path_loads(instance, paths, ratios, t), "path-lp", started, ratios)
+    return _path_routing(instance, paths, ratios, t, "path-lp", started)
 
 
 def _path_loads(instance: PathsInstance, paths: Paths, ratios: list[np.ndarray], t: int) -> np.ndarray:
@@ -227,15 +249,14 @@ def shortest_path(instance: PathsInstance, t: int = 0, weight: str = "weight") -
     """Each demand on its one shortest path by ``weight``."""
     started = time.perf_counter()
     paths = candidate_paths(instance, 1, weight, t)
-    return _routing(instance.network, _path_loads(instance, paths, [np.ones(1)] * len(paths), t), "shortest",
-                    started)
+    return _path_routing(instance, paths, [np.ones(1)] * len(paths), t, "shortest", started)
 
 
 def uniform_split(instance: PathsInstance, paths: Paths, t: int = 0) -> Routing:
     """Each demand split evenly over its candidate paths."""
     started = time.perf_counter()
     ratios = [np.full(len(own), 1 / len(own)) for own in paths]
-    return _routing(instance.network, _path_loads(instance, paths, ratios, t), "uniform", started, ratios)
+    return _path_routing(instance, paths, ratios, t, "uniform", started)
 
 
 def least_loaded(instance: PathsInstance, paths: Paths, t: int = 0) -> Routing:
@@ -250,7 +271,7 @@ def least_loaded(instance: PathsInstance, paths: Paths, t: int = 0) -> Routing:
         best = int(np.argmin(worst))
         load[paths[d][best]] += volume[d]
         ratios[d][best] = 1.0
-    return _routing(network, load, "least-loaded", started, ratios)
+    return _path_routing(instance, paths, ratios, t, "least-loaded", started)
 
 
 def ecmp(instance: PathsInstance, t: int = 0, weight: str = "weight") -> Routing:

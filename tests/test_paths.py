@@ -72,6 +72,29 @@ def test_max_satisfied_flow_fits_the_capacities_and_carries_what_the_mlu_optimum
     assert glop.satisfied == pytest.approx(some.satisfied, abs=1e-6)
 
 
+def test_every_path_routing_reports_a_carried_share_no_route_beats_the_max_flow_lp():
+    """At 2.5x Janetbackbone's matrix every routing is over capacity: each path routing's carried share (flows
+    cut at their most loaded link) is below 1 and below the path max-flow LP's, the uniform split's equals
+    what the env rewards with objective "satisfied", and ECMP (no paths to cut) says it does not know; the
+    all-paths LP within capacity carries everything."""
+    import torch
+
+    from nco.envs.paths import PathSplitEnv, batch_of
+
+    base = _repetita("Janetbackbone")
+    instance = PathsInstance(base.network, base.traffic * 2.5)
+    paths = P.candidate_paths(instance, 4, "weight")
+    best = P.max_satisfied_flow(instance, paths).satisfied
+    for method in ("shortest", "uniform", "least-loaded", "path-lp"):
+        r = P.solve_network(instance, method)
+        assert r.mlu > 1 and 0 < r.satisfied < 1 and (r.satisfied <= best + 1e-6 or method == "shortest")
+    env, batch = PathSplitEnv(objective="satisfied"), batch_of(instance, 4, "weight")
+    with torch.no_grad():
+        state = env.step(env.reset(batch), env.start_actions(env.reset(batch)))
+    assert float(state.reward[0, 0]) == pytest.approx(P.uniform_split(instance, paths).satisfied, rel=1e-5)
+    assert np.isnan(P.ecmp(instance).satisfied) and P.optimal_mlu(base).satisfied == 1.0  # 0.900: all fits
+
+
 @pytest.mark.parametrize("backend", P.LP_BACKENDS)
 def test_an_lp_that_is_not_optimal_is_an_error_naming_its_status(backend):
     import scipy.sparse as sp

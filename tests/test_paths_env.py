@@ -128,3 +128,73 @@ def test_a_short_training_run_beats_ecmp_on_abilenes_real_traffic(tmp_path):
     learned = route_learned(instance, result["policy"])
     for t, routing in enumerate(learned):
         assert routing.mlu < P.solve_network(instance, "ecmp", t).mlu
+
+
+def _carried_by_hand(arrays, ratios):
+    """Each path's flow cut to its most loaded link's capacity over load, summed, over the total: in NumPy."""
+    network, tables = arrays["network"], arrays["traffic"]
+    sources, targets = arrays["pairs"]
+    util = _loads_by_hand(arrays, ratios)
+    share, cut_load = np.zeros(len(tables)), np.zeros((len(tables), network.num_edges))
+    for b, table in enumerate(tables):
+        for d, (s, t) in enumerate(zip(sources, targets)):
+            for j, path in enumerate(arrays["paths"][d]):
+                flow = table[s, t] * ratios[b, d, j] / max(1.0, *(util[b, e] for e in path))
+                share[b] += flow
+                cut_load[b, list(path)] += flow
+        share[b] /= table[sources, targets].sum()
+    return share, cut_load / network.capacity
+
+
+@pytest.mark.parametrize("mode", ["split", "single"])
+def test_the_satisfied_objective_carries_what_fits_and_no_more_than_the_max_flow_lp(mode):
+    """Random routings of overloaded matrices: the carried share equals a path-by-path recomputation, the cut
+    flows fit every link, and no routing carries more than the max-satisfied-flow LP on the same paths; a
+    matrix scaled to fit entirely is carried whole."""
+    from nco.solvers import paths as P
+
+    rng = np.random.default_rng(5)
+    instance = random_paths(9, seed=3)
+    paths = P.candidate_paths(instance, 3, "weight")
+    mlu = P.optimal_mlu(instance, paths).mlu
+    env = PathSplitEnv(mode, "satisfied")
+    for scale, whole in ((2.5 / mlu, False), (0.9 / mlu, True)):
+        scaled = PathsInstance(instance.network, instance.traffic * scale)
+        best = P.max_satisfied_flow(scaled, paths).satisfied
+        batch = batch_of(scaled, 3, "weight")
+        arrays = {"network": scaled.network, "traffic": scaled.traffic[:1], "pairs": scaled.demands(None)[:2],
+                  "paths": paths}
+        starts = 6
+        if mode == "split":
+            ratios = rng.uniform(size=(starts, batch.num_demands, batch.num_paths)) * batch.valid.numpy()
+            ratios /= ratios.sum(-1, keepdims=True)
+            action = torch.as_tensor(ratios, dtype=torch.float32)
+        else:
+            choice = (rng.uniform(size=(starts, batch.num_demands)) * batch.valid.sum(1).numpy()).astype(int)
+            ratios, action = np.eye(batch.num_paths)[choice], torch.as_tensor(choice)
+        state = env.step(env.reset(batch, starts), action[None])
+        share = state.reward[0].numpy()
+        for r in range(starts):
+            expected, cut = _carried_by_hand(arrays, ratios[r][None])
+            assert share[r] == pytest.approx(expected[0], rel=1e-4)
+            assert cut.max() <= 1 + 1e-4
+        assert (share <= best + 1e-4).all()
+        assert not whole or best == pytest.approx(1.0, abs=1e-6)
+    env = PathSplitEnv("split", "satisfied")
+    even = env.step(env.reset(batch), env.start_actions(env.reset(batch)))
+    if float(even.utilisation.max()) <= 1:  # the optimum's scale can leave even splits within capacity
+        assert float(even.reward[0, 0]) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_the_gymnasium_adapter_rewards_the_carried_share():
+    import gymnasium as gym
+    from gymnasium.utils.env_checker import check_env
+
+    env = gym.make("nco/PathSplit-v0", objective="satisfied", num_nodes=7).unwrapped
+    check_env(env, skip_render_check=True)
+    env.reset(seed=1)
+    _, reward, *_, info = env.step(env.action_space.sample())
+    assert reward == pytest.approx(info["satisfied"]) and 0 < reward <= 1
+    assert reward == pytest.approx(1.0) or info["mlu"] > 1
+    with pytest.raises(InstanceError, match="objective"):
+        PathSplitEnv(objective="throughput")

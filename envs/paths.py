@@ -325,6 +325,6 @@ class PathSplitGym(gym.Env):
         if not self.action_space.contains(array):
             raise InstanceError(f"expected an action in {self.action_space}", field="action")
         state = self.env.step(self.env.reset(self.batch), torch.as_tensor(array)[None, None])
-        mlu, satisfied = float(state.utilisation[0, 0].max()), float(state.satisfied[0, 0])  # type: ignore[index]
+        mlu, satisfied = float(state.utilisation[0, 0].max()), float(state.satisfied[0, 0])
         info = {"mlu": mlu, "satisfied": satisfied, "load": state.load[0, 0].numpy() * self.batch.unit}
         return self._obs(), float(state.reward[0, 0]), True, False, info

@@ -14,6 +14,7 @@ from nco.data import (CVRPInstance, InstanceError, NcoError, Solution, SolutionE
 from nco.envs.registration import register_envs
 
 from .api import load, solve
+from .many import solve_many
 
 register_envs()  # nco/TSP-v0 and nco/CVRP-v0 for gymnasium.make
 
@@ -23,4 +24,4 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
 __all__ = ["CVRPInstance", "InstanceError", "NcoError", "Solution", "SolutionError", "SolverError", "TSPInstance",
-           "load", "read_solution", "solve", "write_solution", "__version__"]
+           "load", "read_solution", "solve", "solve_many", "write_solution", "__version__"]

@@ -25,6 +25,7 @@ from nco.solvers import SOLVERS, solvers_for
 from nco.solvers.common import check_seed, check_time_limit
 from nco.solvers.warmup import warm_up
 
+from . import many
 from .api import HYBRIDS, load, solve
 from .maps import check_plot_destination, plot_routes
 from .train_config import TrainConfig
@@ -290,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="FILE.png",
                    help="draw each solver's routes side by side (over the street map for a city instance)")
     p.set_defaults(func=cmd_solve)
+
+    many.add_parser(sub)  # nco solve-many: instances over Ray
 
     for spec in PROBLEMS.values():  # a problem's own commands (nco solve-network)
         if spec.cli is not None:

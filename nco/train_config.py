@@ -56,6 +56,8 @@ class TrainConfig:
     max_steps: int = _flag("also stop after this many optimizer steps", -1)
     accelerator: str = _flag("auto, cpu, gpu (default auto)", "auto")
     devices: str | int = _flag("auto, or a number of devices (default auto)", "auto")
+    machines: int = _flag("machines of a multi-node run, each with --devices (Lightning's num_nodes, DDP; "
+                          "default 1)", 1, metavar="N")
     out: str = _flag("output folder (default runs/nco)", "runs/nco", metavar="DIR")
     resume: str | None = _flag("continue from a Lightning checkpoint", metavar="CKPT")
     init: str | None = _flag("start from these weights (fresh optimizer)", metavar="POLICY.pt")
@@ -175,7 +177,8 @@ class TrainConfig:
         """Each number within what training can use, the devices there, the files to start from readable."""
         need = {"num_nodes": (self.num_nodes, 2, "nodes"), "batch_size": (self.batch_size, 1, "instances"),
                 "steps_per_epoch": (self.steps_per_epoch, 1, "steps"), "val_size": (self.val_size, 1, "instances"),
-                "val_batch_size": (self.val_batch_size, 1, "instances")}
+                "val_batch_size": (self.val_batch_size, 1, "instances"),
+                "machines": (self.machines, 1, "machines")}
         for name, (value, low, unit) in need.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise SolverError(f"{name}: expected {unit} >= {low}, got {value!r}")

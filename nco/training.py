@@ -363,10 +363,10 @@ def _trainer(config: TrainConfig, callbacks: list[Callback]) -> L.Trainer:
 
     if config.compile:
         rank_zero_info("compile: the first training step compiles the decoding step (up to a minute)")
-    many = _device_count(config.accelerator, config.devices) > 1
+    many = _device_count(config.accelerator, config.devices) > 1 or config.machines > 1
     return L.Trainer(
         max_time=datetime.timedelta(minutes=config.max_minutes), max_epochs=-1, max_steps=config.max_steps,
-        accelerator=config.accelerator, devices=config.devices,
+        accelerator=config.accelerator, devices=config.devices, num_nodes=config.machines,
         # POMO leaves some weights unused (the TSP placeholder, the graph context), which plain DDP rejects.
         strategy="ddp_find_unused_parameters_true" if many else "auto", use_distributed_sampler=False,
         precision="bf16-mixed" if _on_gpu(config) else "32-true",

@@ -282,20 +282,16 @@ def _hcvrp_suffix(args: argparse.Namespace) -> str:
     return ("" if args.objective == "min-max" else "_min-sum") + ("" if args.seconds == 2 else f"_{args.seconds:g}s")
 
 
-def _paired(rows: list[dict], first: str, second: str) -> str:
-    """``first`` minus ``second`` per instance (the same instances, the same limit): the mean difference and its
-    standard error, overall and by set."""
-    def cost(r: dict) -> float:
-        return float(r["cost"])
-
-    by = {(r["set"], int(r["index"]), r["solver"]): cost(r) for r in rows}
-    pairs = [(k[0], by[k] - by[(k[0], k[1], second)]) for k in by if k[2] == first and (k[0], k[1], second) in by]
-    if not pairs:
+def _paired(rows: list[dict], first: str, second: str, keys: tuple[str, ...] = ("set",), what: str = "") -> str:
+    """``first`` minus ``second`` per instance (the same instances, the same limit; an instance is its ``keys``
+    columns and its index): the mean difference, its standard error and the counts either way."""
+    by = {(*(r[k] for k in keys), int(r["index"]), r["solver"]): float(r["cost"]) for r in rows if r["cost"]}
+    diff = np.array([by[k] - by[(*k[:-1], second)] for k in by if k[-1] == first and (*k[:-1], second) in by])
+    if not len(diff):
         return ""
-    diff = np.array([d for _, d in pairs])
     se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
     better = int((diff < -1e-9).sum())
-    return (f"{first} - {second}, per instance over {len(diff)} instances: mean **{diff.mean():+.4f}** "
+    return (f"{first} - {second}{what}, per instance over {len(diff)} instances: mean **{diff.mean():+.4f}** "
             f"(standard error {se:.4f}); {first} better on {better}, worse on {int((diff > 1e-9).sum())}.")
 
 
@@ -366,6 +362,9 @@ def hcvrp_neural(args: argparse.Namespace) -> str:
             f"solution passed the fleet checker.\n\n{table}\n")
 
 
+PVRP_KEYS = ("preset", "pattern", "n", "m")  # with the index: one PVRP instance
+
+
 def pvrp_grid(args: argparse.Namespace) -> str:
     csv_path = args.out / "fleets_pvrp.csv"
     cells = [(preset, pattern) for preset, patterns in (("pvrp-p", ("random", "pi", "cluster")),
@@ -384,6 +383,8 @@ def pvrp_grid(args: argparse.Namespace) -> str:
                 mine = [r for r in rows if (r["preset"], r["pattern"], int(r["n"]), int(r["m"])) == (p, q, n, m)]
                 body.append([p, q, n, m, *[_mean_cell([r for r in mine if r["solver"] == s]) for s in solvers]])
     table = markdown_table(["preset", "pattern", "n", "m", *[f"{s} mean objective" for s in solvers]], body)
+    table += "".join(f"\n\n{_paired([r for r in rows if r['preset'] == p], 'ga', other, PVRP_KEYS, f' ({p})')}"
+                     for other in ("pyvrp", "ortools") if other in solvers for p in ("pvrp-p", "pvrp-zc"))
     return (f"# PVRP-P (0.8 time - 0.2 preference) and PVRP-ZC (time, zones as a hard mask): instances 0.."
             f"{args.per_set - 1} of each cell at {args.seconds:g} s\n\n`python benchmarks/fleets.py pvrp --seconds "
             f"{args.seconds:g} --per-set {args.per_set}` on {machine()}, one core per run; every solution passed "

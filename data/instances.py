@@ -18,10 +18,14 @@ from .errors import InstanceError
 
 
 def euclidean_matrix(coords: np.ndarray) -> np.ndarray:
-    """Pairwise Euclidean distances (float64, unrounded) between ``coords`` rows."""
+    """Pairwise Euclidean distances (float64, unrounded) between ``coords`` rows.
+
+    SciPy's ``cdist`` writes the matrix alone (the same values, bit for bit, as broadcasting the
+    differences, which first makes an ``[n, n, 2]`` array: 1.6 GB more at n = 10,000)."""
+    from scipy.spatial.distance import cdist
+
     coords = np.asarray(coords, dtype=np.float64)
-    diff = coords[:, None, :] - coords[None, :, :]
-    return np.sqrt((diff**2).sum(-1))
+    return cdist(coords, coords)
 
 
 # The largest integer quantity (a demand, a capacity, a route's total load) the kernels add up exactly:

@@ -47,7 +47,7 @@ def _split(module: Any, options: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
 class RoutingEnv(gym.Env):
     """One routing instance at a time (batch 1 of the batched env)."""
 
-    metadata = {"render_modes": []}
+    metadata: dict[str, Any] = {"render_modes": []}
 
     def __init__(self, problem: str, num_nodes: int = 20, **options: Any):
         self.problem = problem

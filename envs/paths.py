@@ -274,7 +274,7 @@ class PathSplitGym(gym.Env):
     ``network_seed``.
     """
 
-    metadata = {"render_modes": []}
+    metadata: dict[str, Any] = {"render_modes": []}
 
     def __init__(self, instance: PathsInstance | None = None, num_nodes: int = 8, k: int = 3,
                  weight: str = "weight", mode: str = "split", network_seed: int = 0, objective: str = "mlu"):

@@ -328,7 +328,7 @@ class FlowArrivalGym(gym.Env):
     gravity matrix on a random network of ``num_nodes`` nodes fixed by ``network_seed``.
     """
 
-    metadata = {"render_modes": []}
+    metadata: dict[str, Any] = {"render_modes": []}
 
     def __init__(self, instance: PathsInstance | None = None, num_nodes: int = 8, k: int = 3,
                  weight: str = "weight", flows: float = 20.0, intensity: float = 1.2, period: float = 0.1,

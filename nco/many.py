@@ -30,12 +30,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from nco.data import NcoError
+from nco.data import PROBLEMS, NcoError
 from nco.data.atomic import atomic_path, check_destination
 from nco.data.problems import problem_for
 from nco.solvers.common import check_seed, check_time_limit
 
-SUFFIXES = (".vrp", ".tsp", ".atsp")  # what a directory given as input is searched for
+# what a directory given as input is searched for: VRPLIB's .vrp and each registered file type's own suffix
+SUFFIXES = (".vrp", *sorted({f".{t.lower()}" for p in PROBLEMS.values() for t in getattr(p.data, "FILE_TYPES", ())}))
 COLUMNS = ("key", "instance", "problem", "solver", "time_limit", "seed", "cost", "routes", "vehicles",
            "seconds", "error", "worker")
 GENERATED = "generate:"  # a key of a drawn instance: generate:PROBLEM:SIZE:SEED
@@ -44,9 +45,10 @@ RETRIES = 3  # Ray's retries of a task whose worker died
 
 def instance_keys(inputs: Sequence[str | os.PathLike] = (), generate: str | None = None,
                   seed: int = 0) -> list[str]:
-    """The instances of a run, each as its key: every file named, every ``.vrp``/``.tsp``/``.atsp`` file in a
+    """The instances of a run, each as its key: every file named, every file with one of :data:`SUFFIXES` in a
     directory named, every file a glob pattern matches (resolved, sorted, each once), then ``generate``'s
-    drawn instances (``PROBLEM:SIZE:COUNT``, e.g. ``cvrp:100:50``: seeds ``seed`` .. ``seed + COUNT - 1``)."""
+    drawn instances (``PROBLEM:SIZE:COUNT``, PROBLEM a problem or preset of ``nco solve --problem``: seeds
+    ``seed`` .. ``seed + COUNT - 1``)."""
     files: list[Path] = []
     for given in inputs:
         text = str(given)
@@ -73,7 +75,8 @@ def _generated(spec: str, seed: int) -> list[str]:
     """The keys of ``PROBLEM:SIZE:COUNT``'s drawn instances, checked."""
     parts = spec.split(":")
     if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
-        raise NcoError(f"--generate {spec}: expected PROBLEM:SIZE:COUNT, e.g. cvrp:100:50")
+        raise NcoError(f"--generate {spec}: expected PROBLEM:SIZE:COUNT (a problem or preset of nco solve --problem, "
+                       f"the size, how many), e.g. {next(iter(PROBLEMS))}:100:50")
     problem_for(parts[0])  # the name checked here, not in every task
     size, count = int(parts[1]), int(parts[2])
     if size < 1 or count < 1:
@@ -249,9 +252,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     m = sub.add_parser("solve-many", help="solve many instance files (or drawn instances) over Ray into a CSV",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     m.add_argument("inputs", nargs="*", metavar="INPUT",
-                   help="instance files, directories (their .vrp/.tsp/.atsp files) or glob patterns (quoted)")
+                   help=f"instance files, directories (their {'/'.join(SUFFIXES)} files) or glob patterns (quoted)")
     m.add_argument("--generate", default=None, metavar="PROBLEM:SIZE:COUNT",
-                   help="also COUNT instances drawn by PROBLEM's generator (seeds from --seed), e.g. cvrp:100:50")
+                   help="also COUNT instances drawn by PROBLEM's generator (seeds from --seed); "
+                        "PROBLEM: a problem or preset of nco solve --problem")
     m.add_argument("--solver", default="ga", help="the solver of nco solve (default ga)")
     m.add_argument("--time-limit", type=float, default=10.0, metavar="S", help="seconds per instance (default 10)")
     m.add_argument("--seed", type=int, default=0, help="the solver's seed, and the first drawn one (default 0)")

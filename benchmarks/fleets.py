@@ -250,6 +250,7 @@ def hfvrp(args: argparse.Namespace) -> str:
     flag = f"--per-customer {args.per_customer:g}" if args.per_customer else f"--seconds {args.seconds:g}"
     flag += f" --solvers {' '.join(args.solvers)}" if args.solvers != HFVRP_SOLVERS else ""
     flag += f" --instances {' '.join(args.instances)}" if args.instances else ""
+    flag += f" --tag {args.tag}" if args.tag else ""
     return (f"# HFVRP: gap to the best-known solutions at {limit}\n\n`python benchmarks/fleets.py hfvrp {flag}` "
             f"on {machine()}, one core per run.\n\n{table}\n")
 
@@ -410,8 +411,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", nargs="+", default=None, help="hfvrp: only these files (names, no .vrp)")
     parser.add_argument("--checkpoint", default=None, help="hcvrp-neural: a policy file (default: the shipped one)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--tag", default="", help="hfvrp: results in fleets_hfvrp_TAG.{csv,md}, apart from the main "
+                        "table's (e.g. the construction heuristics)")
     args = parser.parse_args(argv)
-    args.suffix = f"_{args.per_customer:g}n" if args.per_customer else ""
+    args.suffix = (f"_{args.per_customer:g}n" if args.per_customer else "") + (f"_{args.tag}" if args.tag else "")
     args.solvers = args.solvers or (HFVRP_SOLVERS if args.part == "hfvrp"
                                     else ["insertion", "ortools", "ga"])
     args.out.mkdir(parents=True, exist_ok=True)

@@ -177,6 +177,11 @@ class FleetSearch(GeneticSearch):
                            BALANCE)
         return self._make(out)
 
+    def split(self, order: np.ndarray) -> Individual:
+        """The customers ``order`` cut into trips and given vehicles by the fleet Split, overloads and barred
+        customers priced as dearly as a customer no vehicle may serve (``excess`` > 0: none could be avoided)."""
+        return self._make(self._routes_of(np.asarray(order, dtype=np.int64), self.barred))
+
     def improved(self, routes: Routes, deadline: float | None) -> Individual:
         """``routes`` (a feasible ``(sequence, vehicles)``) after the local search with hard capacities."""
         return self._educate(self._as_routes(routes), -1.0, deadline)

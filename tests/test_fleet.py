@@ -218,7 +218,7 @@ def test_nco_solve_reads_an_hfvrp_file_and_reports_its_gap(shared, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["solve", "--problem", "pvrp-p", "--solver", "savings"], "'savings' does not solve the PVRP (yet)"),
+    (["solve", "--problem", "pvrp-p", "--solver", "nearest"], "'nearest' does not solve the PVRP (yet)"),
     (["solve", "--problem", "pvrp-zc", "--solver", "neural"], "no shipped camp checkpoint for pvrp-zc instances"),
     (["solve", "--problem", "pvrp-zc", "--distribution", "cluster"], "field 'distribution'"),
     (["solve", "--problem", "hcvrp", "--num-vehicles", "0"], "--num-vehicles: expected at least 1, got 0"),
@@ -243,6 +243,41 @@ def test_cheapest_insertion_builds_a_checked_solution_of_every_preset(make):
     solution = insertion(instance, time_limit=1)
     assert solution.solver == "insertion" and solution.cost == pytest.approx(
         instance.cost_of(solution.routes, solution.vehicles).objective)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: pvrp.random_pvrp(60, 3, "pvrp-p", "cluster", seed=1),
+    lambda: pvrp.random_pvrp(60, 7, "pvrp-zc", "pi", seed=2),
+    lambda: pvrp.random_pvrp(60, 5, "pvrp-zc", "random", seed=3),
+])
+def test_fleet_savings_keeps_each_route_on_some_vehicle_and_beats_insertion_on_min_sum(make):
+    from nco.kernels.fleet_savings import fleet_savings
+    from nco.solvers.pvrp import insertion, savings
+
+    instance = make()
+    allowed = instance.node_mask()
+    order, starts = fleet_savings(instance.distance, instance.demand, instance.capacity, allowed, True,
+                                  np.zeros((instance.num_nodes, 0), dtype=np.int64))
+    assert sorted(order) == list(range(1, instance.num_nodes))
+    for route in np.split(order, starts[1:]):
+        fits = allowed[:, route].all(1) & (instance.capacity >= instance.demand[route].sum())
+        assert fits.any()  # zones stay whole: one vehicle may serve and carry the whole route
+    solution = savings(instance, time_limit=1)
+    assert solution.solver == "savings" and solution.cost == pytest.approx(
+        instance.cost_of(solution.routes, solution.vehicles).objective)  # the checker: zones included
+    assert solution.cost < insertion(instance, time_limit=1).cost
+
+
+def test_savings_on_hfvrp_files_prices_the_fleet_and_says_when_a_tight_one_defeats_it(shared):
+    from nco.solvers.pvrp import insertion, savings
+
+    instance = read_instance(shared / "hetero/hfvrp/X143-FSMF.vrp", pvrp)
+    solution = savings(instance, time_limit=2)
+    assert solution.cost == pytest.approx(instance.cost_of(solution.routes, solution.vehicles).objective)
+    assert 11021.57 <= solution.cost < 1.15 * 11021.57  # the best known; insertion is 5 times as dear
+    assert solution.cost < 0.5 * insertion(instance, time_limit=2).cost
+    with pytest.raises(SolverError, match="savings: its routes of X214-HVRP do not fit the fleet"):
+        savings(read_instance(shared / "hetero/hfvrp/X214-HVRP.vrp", pvrp), time_limit=2)
 
 
 def test_insertion_says_when_a_tight_fleet_defeats_it_and_ortools_still_answers(shared):

@@ -7,6 +7,7 @@
     python benchmarks/fleets.py pvrp --seconds 2 --per-set 8 --solvers insertion ortools ga pyvrp  # CAMP's grid
     python benchmarks/fleets.py hcvrp-neural                  # the shipped policy on all 1,280 of each set
     python benchmarks/fleets.py hcvrp --seconds 1 --per-set 128 --solvers ga neural+ga  # seeding, paired
+    python benchmarks/fleets.py plot                          # results/fleets.png from the results files
 
 Each (instance, solver) is one task on one core, two at a time on this 2-core
 machine, so that solvers compared at the same limit run side by side. Every
@@ -399,9 +400,86 @@ def _mean_cell(rows: list[dict]) -> str:
     return text if len(costs) == len(rows) else f"{text} ({len(rows) - len(costs)} of {len(rows)} broke a zone)"
 
 
+def _costs(name: str, keys: tuple[str, ...]) -> dict[tuple, dict[str, float]]:
+    """``results/<name>.csv`` as {key columns: {solver: cost}}, rows without a cost left out."""
+    out: dict[tuple, dict[str, float]] = {}
+    for r in read_rows(RESULTS / f"{name}.csv"):
+        if r["cost"]:
+            out.setdefault(tuple(r[k] for k in keys), {})[r["solver"]] = float(r["cost"])
+    return out
+
+
+def _set_label(name: str) -> str:
+    """``hcvrp_v3_40_seed24610`` as ``V3/40``."""
+    parts = name.split("_")
+    return f"{parts[1].upper()}/{parts[2]}"
+
+
+def plot(args: argparse.Namespace) -> str:
+    """``results/fleets.png`` from the results files: HFVRP gaps (ga against PyVRP, file by file), HCVRP
+    min-max (ga and OR-Tools), HCVRP min-sum and PVRP (ga and OR-Tools against PyVRP), means per set."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(HFVRP / "hfvrp_bks.csv") as table:
+        bks = {r["instance"]: float(r["bks_recomputed_original_units"]) for r in csv.DictReader(table)}
+    fig, axes = plt.subplots(2, 2, figsize=(13, 9))
+    ax = axes[0, 0]
+    hf = {k[0]: {s: 100 * (c / bks[k[0]] - 1) for s, c in v.items()}
+          for k, v in _costs("fleets_hfvrp", ("instance",)).items()}
+    both = sorted(n for n in hf if {"ga", "pyvrp"} <= hf[n].keys())
+    for variant, marker in zip(("FSMF", "FSMD", "FSMFD", "HVRP", "HD"), "osD^v"):
+        of = [n for n in both if n.split("-")[1] == variant]
+        ax.scatter([hf[n]["pyvrp"] for n in of], [hf[n]["ga"] for n in of], marker=marker, label=variant)
+    top = max(max(hf[n]["pyvrp"], hf[n]["ga"]) for n in both) * 1.05
+    ax.plot([0, top], [0, top], color="grey", lw=0.8)
+    ax.set(xlabel="PyVRP gap to BKS %", ylabel="ga gap to BKS %", xlim=(0, top), ylim=(0, top),
+           title=f"HFVRP, {len(both)} files at 10 s (below the line: ga better)")
+    ax.legend()
+    for ax, name, ref, others, what in (
+            (axes[0, 1], "fleets_hcvrp", "ortools", ("ga",), "HCVRP min-max at 2 s: ga against OR-Tools"),
+            (axes[1, 0], "fleets_hcvrp_min-sum", "pyvrp", ("ga", "ortools"), "HCVRP min-sum at 2 s, against PyVRP")):
+        by_set: dict[str, dict[str, list[float]]] = {}
+        for (name_, _), v in _costs(name, ("set", "index")).items():
+            if ref in v:
+                for s in others:
+                    if s in v:
+                        by_set.setdefault(name_, {}).setdefault(s, []).append(100 * (v[s] / v[ref] - 1))
+        sets = sorted(by_set, key=lambda n: (int(n.split("_")[1][1:]), int(n.split("_")[2])))
+        width = 0.8 / len(others)
+        for k, s in enumerate(others):
+            ax.bar([p + k * width for p in range(len(sets))], [np.mean(by_set[n][s]) for n in sets], width, label=s)
+        ax.set_xticks([p + width * (len(others) - 1) / 2 for p in range(len(sets))],
+                      [_set_label(n) for n in sets], rotation=45)
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set(ylabel=f"mean % against {ref} per instance", title=what)
+        ax.legend()
+    ax = axes[1, 1]
+    cells: dict[str, dict[str, list[float]]] = {}
+    for (preset, pattern, n, m, _), v in _costs("fleets_pvrp", ("preset", "pattern", "n", "m", "index")).items():
+        if "pyvrp" in v:
+            for s in ("ga", "ortools"):
+                if s in v:
+                    cells.setdefault(f"{preset[5:].upper()} {pattern} {n}x{m}", {}).setdefault(s, []).append(
+                        v[s] - v["pyvrp"])
+    labels = list(cells)
+    for k, s in enumerate(("ga", "ortools")):
+        ax.bar([p + k * 0.4 for p in range(len(labels))], [np.mean(cells[c][s]) for c in labels], 0.4, label=s)
+    ax.set_xticks([p + 0.2 for p in range(len(labels))], labels, rotation=75, fontsize=7)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set(ylabel="mean objective - PyVRP's, per instance", title="PVRP-P and PVRP-ZC at 2 s, against PyVRP")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(RESULTS / "fleets.png", dpi=120)
+    plt.close(fig)
+    return "results/fleets.png written"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=("hfvrp", "hcvrp", "hcvrp-neural", "pvrp"))
+    parser.add_argument("part", choices=("hfvrp", "hcvrp", "hcvrp-neural", "pvrp", "plot"))
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--per-set", type=int, default=16, help="hcvrp: instances per set")
     parser.add_argument("--solvers", nargs="+", default=None)
@@ -417,6 +495,9 @@ def main(argv: list[str] | None = None) -> int:
     args.suffix = (f"_{args.per_customer:g}n" if args.per_customer else "") + (f"_{args.tag}" if args.tag else "")
     args.solvers = args.solvers or (HFVRP_SOLVERS if args.part == "hfvrp"
                                     else ["insertion", "ortools", "ga"])
+    if args.part == "plot":
+        print(plot(args))
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
     text = {"hfvrp": hfvrp, "hcvrp": hcvrp, "hcvrp-neural": hcvrp_neural, "pvrp": pvrp_grid}[args.part](args)
     suffix = _hcvrp_suffix(args) if args.part == "hcvrp" else args.suffix

@@ -53,6 +53,30 @@ def _reverse(head, tail, nxt, prv, r):
     head[r], tail[r] = tail[r], head[r]
 
 
+@njit(cache=True)
+def join(head, tail, nxt, prv, route, load, i, j, symmetric):
+    """Append the route holding ``j`` to the one holding ``i`` when ``i`` ends the first and ``j`` starts the
+    second (on symmetric instances either is reversed to make it so); ``False`` when they cannot be joined
+    there. Every customer of the appended route takes the first one's ``route`` label."""
+    ri, rj = route[i], route[j]
+    if symmetric:
+        if tail[ri] != i and head[ri] == i:
+            _reverse(head, tail, nxt, prv, ri)
+        if head[rj] != j and tail[rj] == j:
+            _reverse(head, tail, nxt, prv, rj)
+    if tail[ri] != i or head[rj] != j:
+        return False
+    nxt[i] = j
+    prv[j] = i
+    tail[ri] = tail[rj]
+    load[ri] += load[rj]
+    c = j
+    while c != -1:
+        route[c] = ri
+        c = nxt[c]
+    return True
+
+
 GRANULAR_FROM = 1000  # nodes from which savings weighs only pairs of near neighbours (all pairs: O(n^2 log n))
 GRANULAR_NEIGHBOURS = 40
 
@@ -131,21 +155,7 @@ def _savings(dist: np.ndarray, demand: np.ndarray, capacity: int, symmetric: boo
         rj = route[j]
         if ri == rj or load[ri] + load[rj] > capacity:
             continue
-        if symmetric:
-            if tail[ri] != i and head[ri] == i:
-                _reverse(head, tail, nxt, prv, ri)
-            if head[rj] != j and tail[rj] == j:
-                _reverse(head, tail, nxt, prv, rj)
-        if tail[ri] != i or head[rj] != j:
-            continue
-        nxt[i] = j
-        prv[j] = i
-        tail[ri] = tail[rj]
-        load[ri] += load[rj]
-        c = j
-        while c != -1:
-            route[c] = ri
-            c = nxt[c]
+        join(head, tail, nxt, prv, route, load, i, j, symmetric)
     seq = np.zeros(2 * n, dtype=np.int64)
     s = 1
     for c in range(1, n):

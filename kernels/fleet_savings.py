@@ -12,7 +12,7 @@ vehicle's rate, fixed cost and preferences on the savings order.
 import numpy as np
 from numba import njit
 
-from .construct import _pairs, _reverse
+from .construct import _pairs, join
 
 
 @njit(cache=True)
@@ -52,22 +52,8 @@ def fleet_savings(dist, demand, capacity, allowed, symmetric, near):
         both[:] = serves[ri] & serves[rj]
         if load[ri] + load[rj] > _room(capacity, both):
             continue
-        if symmetric:
-            if tail[ri] != i and head[ri] == i:
-                _reverse(head, tail, nxt, prv, ri)
-            if head[rj] != j and tail[rj] == j:
-                _reverse(head, tail, nxt, prv, rj)
-        if tail[ri] != i or head[rj] != j:
-            continue
-        nxt[i] = j
-        prv[j] = i
-        tail[ri] = tail[rj]
-        load[ri] += load[rj]
-        serves[ri] = both
-        c = j
-        while c != -1:
-            route[c] = ri
-            c = nxt[c]
+        if join(head, tail, nxt, prv, route, load, i, j, symmetric):
+            serves[ri] = both
     order = np.empty(n - 1, dtype=np.int64)
     starts = np.empty(n - 1, dtype=np.int64)
     s, count = 0, 0

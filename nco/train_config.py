@@ -95,6 +95,9 @@ class TrainConfig:
     num_samples: int = _flag("rollouts sampled per instance by a policy without POMO's starts, the shared "
                              "baseline's group (default: camp 8, else 1)", None)
 
+    objective: str | None = _flag("what the env's reward is, where it has more than one (a network env's: mlu, "
+                                  "minus the most loaded link's utilisation, the default; or satisfied, the share "
+                                  "of the traffic carried)", metavar="NAME")
     topologies: list[str] | None = _flag("draw the traffic on these networks (REPETITA .graph, "
                                          "SNDlib .xml, Topology Zoo .graphml with capacities; default random "
                                          "networks of --num-nodes nodes)", metavar="FILE")
@@ -106,6 +109,10 @@ class TrainConfig:
         self._fleet_defaults(spec)
         if self.policy == "pomo" and "pomo" not in spec.policies:  # the default policy, where it does not serve
             self.policy = spec.policies[0]
+        if self.objective is not None:
+            if spec.env is None or "objective" not in getattr(spec.env_module(), "ENV_OPTIONS", ()):
+                raise SolverError(f"objective: the {spec.title}'s environment has one reward")
+            spec.env_module().ENV(objective=self.objective)  # an unknown one: the env's error, naming the field
         if self.topologies is not None and not getattr(spec.data, "NETWORKS", False):
             raise SolverError(f"topologies: the {spec.title} is not routed over networks")
         if self.policy not in PRESETS:
@@ -157,8 +164,9 @@ class TrainConfig:
         return _range(self.sizes, "sizes", 2) if self.sizes else (self.num_nodes, self.num_nodes)
 
     def env_options(self) -> dict[str, Any]:
-        """What the problem's env is made with (a fleet's decoding mode)."""
-        return {} if self.mode is None else {"mode": self.mode}
+        """What the problem's env is made with (a fleet's decoding mode, a network env's objective)."""
+        options = {"mode": self.mode, "objective": self.objective}
+        return {k: v for k, v in options.items() if v is not None}
 
     def draw_options(self, num_vehicles: int | None = None) -> dict[str, Any]:
         """What the generator draws with: the pattern, and a fleet's preset and vehicles (the middle of the

@@ -397,7 +397,7 @@ def _save(config: TrainConfig, module: Reinforce, trainer: L.Trainer, checkpoint
         "val_cost": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None,
         "instances": "cities: " + ", ".join(module.pool.names) if module.pool else
         "uniform (Kool et al.)" if cfg.preset is None else f"the {cfg.preset} generator"}
-    for key in ("preset", "distribution", "num_vehicles", "sizes", "mode"):  # what a fleet policy was trained on
+    for key in ("preset", "distribution", "num_vehicles", "sizes", "mode", "objective"):  # what it was trained on
         if getattr(cfg, key) is not None:
             training[key] = getattr(cfg, key)
     if cfg.num_samples > 1:

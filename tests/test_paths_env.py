@@ -130,6 +130,23 @@ def test_a_short_training_run_beats_ecmp_on_abilenes_real_traffic(tmp_path):
         assert routing.mlu < P.solve_network(instance, "ecmp", t).mlu
 
 
+def test_training_on_the_satisfied_objective_maximises_the_share_carried(tmp_path):
+    """nco train paths --objective satisfied: the validation cost is minus the share carried (in [-1, 0)
+    on random networks at this load), the record says which reward it learned; other problems, or an
+    unknown reward, are refused naming the field."""
+    from nco.data import InstanceError, SolverError
+    from nco.train_config import TrainConfig
+    from nco.training import train
+
+    result = train("paths", num_nodes=10, objective="satisfied", max_steps=4, steps_per_epoch=4, val_size=8,
+                   batch_size=4, num_samples=4, max_minutes=3, accelerator="cpu", out=str(tmp_path))
+    assert result["objective"] == "satisfied" and -1.0 <= result["val_cost"] < 0.0
+    with pytest.raises(SolverError, match="objective: the CVRP's environment has one reward"):
+        TrainConfig(problem="cvrp", objective="satisfied")
+    with pytest.raises(InstanceError, match="field 'objective'"):
+        TrainConfig(problem="paths", objective="latency")
+
+
 def _carried_by_hand(arrays, ratios):
     """Each path's flow cut to its most loaded link's capacity over load, summed, over the total: in NumPy."""
     network, tables = arrays["network"], arrays["traffic"]

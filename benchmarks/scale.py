@@ -1,6 +1,15 @@
-"""Scale (issue 23): ``nco solve-many``'s throughput on a local Ray with 1 and 2 workers.
+"""Scale (issue 23): the GA against PyVRP on the shared X instances, and ``nco solve-many`` on Ray.
 
-The same drawn instances (CVRP, ``--size`` customers, ``--count`` of them) solved by ``--solver`` for
+``x``: every shared CVRPLIB X instance (n = 100..1000) solved by each of ``--solvers`` for ``--seconds``,
+two solves at a time (one core each, side by side), gap to the best-known value by size bucket. ``ga`` is
+nco's GA as shipped, ``ga-crossover`` the same with every child from two parents (``Params(mutation=0)``:
+the GA before mutations), ``pyvrp`` PyVRP's solver. Resumable: a rerun solves only what the CSV lacks.
+
+    python benchmarks/scale.py x [--seconds 30 --solvers ga ga-crossover pyvrp]
+
+Writes ``results/scale_x_<seconds>s.csv`` and ``.md``.
+
+``ray``: the same drawn instances (CVRP, ``--size`` customers, ``--count`` of them) solved by ``--solver`` for
 ``--seconds`` each, once with one worker and once with two, on a Ray started with that many cores. Each
 run's workers first solve one instance each (loading the Numba kernels), outside the clock; the clock
 then runs from the first task's submission to the last row written, so Ray's start is not in it either.
@@ -18,8 +27,74 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, append_row, machine, markdown_table, read_rows  # noqa: E402
+from common import RESULTS, SHARED, append_row, machine, markdown_table, pyvrp_solve, read_rows  # noqa: E402
+
+BUCKETS = ((100, 300), (300, 600), (600, 1001))  # customers + depot, as the file names count them
+
+
+def _solve_x(task: tuple[str, str, float]) -> dict[str, object]:
+    """One solve of one X file: its cost (checked), gap and wall time."""
+    import nco
+    from nco.data.known import gap, known_value
+    from nco.data.solution import evaluate
+    from nco.solvers.genetic import Params, genetic
+
+    path, solver, seconds = task
+    instance = nco.load(path)
+    started = time.perf_counter()
+    if solver == "pyvrp":
+        cost = evaluate(instance, pyvrp_solve(instance, seconds))
+    else:
+        params = Params(mutation=0.0) if solver == "ga-crossover" else Params()
+        cost = genetic(instance, time_limit=seconds, params=params).cost
+    return {"instance": Path(path).stem, "n": instance.num_nodes, "solver": solver, "seconds": seconds,
+            "cost": cost, "gap_pct": round(gap(cost, known_value(path)), 3),
+            "wall_s": round(time.perf_counter() - started, 2), "machine": machine()}
+
+
+def x_instances() -> list[Path]:
+    """The shared X files, smallest first."""
+    return sorted((SHARED / "cvrplib" / "X").glob("X-n*.vrp"), key=lambda p: int(p.stem.split("-")[1][1:]))
+
+
+def run_x(seconds: float, solvers: list[str], path: Path) -> None:
+    """Every (file, solver) pair the CSV at ``path`` lacks, two at a time, each row written as it ends."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from nco.solvers.warmup import warm_up
+
+    done = {(r["instance"], r["solver"]) for r in read_rows(path)}
+    tasks = [(str(p), s, seconds) for p in x_instances() for s in solvers if (p.stem, s) not in done]
+    with ProcessPoolExecutor(2, initializer=warm_up) as pool:
+        for row in pool.map(_solve_x, tasks):
+            append_row(path, row)
+            print(row["instance"], row["solver"], row["gap_pct"], flush=True)
+
+
+def report_x(path: Path) -> str:
+    """Mean gap per size bucket and solver, and over all, from the CSV at ``path``; written beside it."""
+    rows = read_rows(path)
+    solvers = list(dict.fromkeys(r["solver"] for r in rows))
+    files = {r["instance"] for r in rows}
+    both = sorted(f for f in files if all(any(r["instance"] == f and r["solver"] == s for r in rows)
+                                           for s in solvers))
+    gaps = {(r["instance"], r["solver"]): float(r["gap_pct"]) for r in rows}
+    size = {r["instance"]: int(r["n"]) for r in rows}
+    body = []
+    for low, high in (*BUCKETS, (0, 10**9)):
+        chosen = [f for f in both if low <= size[f] < high]
+        if chosen:
+            label = "all" if high == 10**9 else f"{low}-{high - 1}"
+            body.append([label, len(chosen)] + [f"{np.mean([gaps[f, s] for f in chosen]):.2f}" for s in solvers])
+    text = (f"# The GA against PyVRP on the shared X instances, {rows[0]['seconds']} s each\n\n"
+            f"`python benchmarks/scale.py x --seconds {rows[0]['seconds']}` on {rows[-1]['machine']}, two "
+            "solves at a time, one core each. Mean gap % to the best-known value, over the files every solver "
+            "finished.\n\n" + markdown_table(["n (with depot)", "files"] + solvers, body) + "\n")
+    path.with_suffix(".md").write_text(text)
+    return text
 
 
 def throughput(workers: int, count: int, seconds: float, size: int, solver: str) -> dict[str, object]:
@@ -66,12 +141,21 @@ def report(path: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=("ray",))
-    parser.add_argument("--count", type=int, default=24)
-    parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--size", type=int, default=50)
-    parser.add_argument("--solver", default="ga")
+    parser.add_argument("part", choices=("x", "ray"))
+    parser.add_argument("--count", type=int, default=24, help="ray: instances")
+    parser.add_argument("--seconds", type=float, default=None, help="per solve (default: x 30, ray 2)")
+    parser.add_argument("--size", type=int, default=50, help="ray: customers")
+    parser.add_argument("--solver", default="ga", help="ray: the solver")
+    parser.add_argument("--solvers", nargs="+", default=["ga", "ga-crossover", "pyvrp"],
+                        choices=["ga", "ga-crossover", "pyvrp"], help="x: the solvers")
     args = parser.parse_args()
+    if args.part == "x":
+        seconds = args.seconds or 30.0
+        out = RESULTS / f"scale_x_{seconds:g}s.csv"
+        run_x(seconds, args.solvers, out)
+        print(report_x(out))
+        return
+    args.seconds = args.seconds or 2.0
     path = RESULTS / "scale_ray.csv"
     for workers in (1, 2):
         append_row(path, throughput(workers, args.count, args.seconds, args.size, args.solver))

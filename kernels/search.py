@@ -173,9 +173,14 @@ def prepared_matrix(dist: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def search(d, demand, capacity, neigh, seq, spare, seed, deadline, eps, penalty):
+def search(d, demand, capacity, neigh, seq, spare, seed, deadline, eps, penalty, focus):
     """Passes of node moves then SWAP* until one applies nothing or ``deadline`` (``perf_counter``; < 0: none),
     which the passes also check as they go.
+
+    ``focus`` (customers; empty: all) narrows the first pass to the routes that hold them: every other
+    pair counts as already tried on an unchanged route, as it is after a pass. A solution changed in a few
+    places (a mutation) then costs those places, not a full pass: at n = 783 a pass that finds nothing
+    costs about 40 ms.
 
     Returns ``(total delta, improved sequence)``. All in one compiled call:
     a Python loop around the passes cost as much as the passes on small instances.
@@ -196,6 +201,12 @@ def search(d, demand, capacity, neigh, seq, spare, seed, deadline, eps, penalty)
     tested_nodes = np.full(d.shape[0], -1, dtype=np.int64)
     tested_routes = np.full(L.shape[0], -1, dtype=np.int64)
     clock = np.zeros(1, dtype=np.int64)
+    if focus.shape[0]:
+        tested_nodes[:] = 0  # tried at tick 0 ...
+        tested_routes[:] = 0
+        clock[0] = 1
+        for c in focus:
+            modified[rt[c]] = 1  # ... and only the focus's routes changed since
     total = 0.0
     while not past(deadline):
         order = np.random.permutation(customers)
@@ -224,7 +235,8 @@ def default_spare(seq: np.ndarray) -> int:
 
 def local_search(dist: np.ndarray, demand: np.ndarray, capacity: int, seq: np.ndarray,
                  neighbours: np.ndarray, seed: int = 0, deadline: float | None = None,
-                 spare_routes: int | None = None, penalty: float = -1.0) -> tuple[float, np.ndarray]:
+                 spare_routes: int | None = None, penalty: float = -1.0,
+                 focus: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """Improve the giant sequence ``seq`` to a local optimum (or until ``deadline``, a ``time.perf_counter`` value).
 
     Node moves on the granular ``neighbours``, then SWAP* between routes that
@@ -233,7 +245,9 @@ def local_search(dist: np.ndarray, demand: np.ndarray, capacity: int, seq: np.nd
     capacities hard (``seq`` must be feasible); otherwise loads above capacity
     cost ``penalty`` per unit and ``seq`` may overload routes. Returns
     ``(cost, sequence)``; the cost (distance plus penalties) is the start cost
-    plus the applied deltas, which the checker recomputes.
+    plus the applied deltas, which the checker recomputes. ``focus``: customers
+    whose routes changed since ``seq`` was last a local optimum; the first pass
+    tries only pairs on their routes (default: all).
     """
     d = dist
     if d.dtype != np.float64 or np.any(np.diagonal(d)):
@@ -246,5 +260,6 @@ def local_search(dist: np.ndarray, demand: np.ndarray, capacity: int, seq: np.nd
         spare_routes = default_spare(seq)
     start = sequence_cost(d, seq) + penalised_excess(demand, int(capacity), seq, penalty)
     total, seq = search(d, demand, int(capacity), neighbours, seq, int(spare_routes), int(seed) % (2**32),
-                        -1.0 if deadline is None else float(deadline), eps, float(penalty))
+                        -1.0 if deadline is None else float(deadline), eps, float(penalty),
+                        np.zeros(0, dtype=np.int64) if focus is None else np.asarray(focus, dtype=np.int64))
     return start + total, seq

@@ -41,6 +41,7 @@ class FleetSearch(GeneticSearch):
     """One run of the genetic search on a fleet instance (see the module docstring)."""
 
     instance: FleetInstance  # type: ignore[assignment]
+    mutates = False  # _mutation reinserts into one capacity; a fleet's children come from its crossovers
 
     def __init__(self, instance: FleetInstance, seed: int, params: Params):
         super().__init__(instance, seed, params)  # type: ignore[arg-type]  # the base reads what fleets have too
@@ -167,8 +168,9 @@ class FleetSearch(GeneticSearch):
         return fleet_split(self.dist, self.demand, self.fleet, self.kinds, self.multi_trip, self.min_max,
                            giant, penalty, self.barred)
 
-    def _educate(self, routes: Routes, penalty: float, deadline: float | None) -> Individual:
-        seq, vehicles = routes
+    def _educate(self, routes: Routes, penalty: float, deadline: float | None,
+                 focus: np.ndarray | None = None) -> Individual:
+        seq, vehicles = routes  # no focus here: the fleet search's first pass tries every pair
         # Empty rows for new trips: HGS's spare routes, and one more per kind of vehicle.
         spare = default_spare(seq) + len(self.kinds)
         out = fleet_search(self.dist, self.demand, self.fleet, self.neighbours, seq, vehicles, spare,
@@ -176,6 +178,9 @@ class FleetSearch(GeneticSearch):
                            -1.0 if deadline is None else float(deadline), self.eps, float(penalty), self.barred,
                            BALANCE)
         return self._make(out)
+
+    def _overloaded(self, ind: Individual) -> None:
+        return None  # the fleet search takes no focus
 
     def split(self, order: np.ndarray) -> Individual:
         """The customers ``order`` cut into trips and given vehicles by the fleet Split, overloads and barred

@@ -176,6 +176,50 @@ def test_genetic_first_population_educates_the_seeds_first_and_makes_4_mu_childr
     assert len(educated) == 4 * 5  # then random tours up to HGS's 4 mu children
 
 
+def test_a_mutation_keeps_every_customer_once_and_focuses_where_it_changed_the_routes(shared, warm_kernels):
+    """A mutation takes a cluster out of a parent and puts it back: every customer once, the focus holds
+    those taken out; its education (on the focus first) ends at a local optimum, which a full search
+    from there does not improve."""
+    from nco.data import from_sequence, to_sequence
+    from nco.kernels import local_search
+    from nco.solvers.genetic import GeneticSearch, Params
+
+    instance = nco.load(shared / "cvrplib/X/X-n101-k25.vrp")
+    search = GeneticSearch(instance, seed=3, params=Params())
+    parent = search._educate(to_sequence(nco.solve(instance, "savings").routes), search.penalty, None)
+    for _ in range(5):
+        routes, focus = search._mutation(parent)
+        assert sorted(c for r in from_sequence(routes) for c in r) == list(range(1, instance.num_nodes))
+        child = search._make(routes)
+        moved = [c for c in range(1, instance.num_nodes)
+                 if (parent.succ[c], parent.pred[c]) != (child.succ[c], child.pred[c])]
+        focused = [set(r) for r in from_sequence(routes) if set(r) & set(focus.tolist())]
+        assert moved and all(any(c in r for r in focused) for c in moved)  # every changed route is in focus
+        child = search._educate(routes, search.penalty, None, focus)
+        again, _ = local_search(search.dist, search.demand, search.capacity, child.seq, search.neighbours,
+                                penalty=search.penalty)
+        assert again == pytest.approx(child.penalised(search.penalty))
+
+
+def test_a_repair_focused_on_overloaded_routes_finds_what_a_full_search_finds():
+    """Raising the penalty changes only moves that touch an overloaded route, so the repair's search may
+    start there: the same result as a search of every pair, with the same seed."""
+    from nco.kernels import local_search
+    from nco.solvers.genetic import GeneticSearch, Params
+
+    instance = random_cvrp(80, seed=4)
+    search = GeneticSearch(instance, seed=1, params=Params())
+    children = [search._educate(search.random_routes(), f * search.penalty, None) for f in (0.2, 0.3, 0.5) * 3]
+    overloaded = [c for c in children if not c.feasible]  # a low penalty leaves routes over capacity
+    foci = [search._overloaded(child) for child in overloaded]
+    assert any(0 < f.size < instance.num_nodes - 1 for f in foci)  # some routes over capacity, not all
+    for child, focus in zip(overloaded, foci):
+        args = (search.dist, search.demand, search.capacity, child.seq, search.neighbours)
+        full = local_search(*args, seed=7, penalty=10 * search.penalty)
+        focused = local_search(*args, seed=7, penalty=10 * search.penalty, focus=focus)
+        assert full[0] == pytest.approx(focused[0]) and np.array_equal(full[1], focused[1])
+
+
 def test_genetic_search_on_x_beats_local_search(shared, warm_kernels):
     instance = nco.load(shared / "cvrplib/X/X-n101-k25.vrp")
     ga = nco.solve(instance, "ga", time_limit=3)

@@ -9,6 +9,15 @@ the GA before mutations), ``pyvrp`` PyVRP's solver. Resumable: a rerun solves on
 
 Writes ``results/scale_x_<seconds>s.csv`` and ``.md``.
 
+``large``: one drawn CVRP per size and distribution (n = 1,000 / 5,000 / 10,000 customers, uniform and
+clustered), each solver in a fresh process for ``--seconds``: wall time of ``nco.solve``, when the first
+feasible solution was found, the cost, and the process's peak memory (with the distance matrix, whose
+size is given beside it).
+
+    python benchmarks/scale.py large [--seconds 10 --sizes 1000 5000 10000 --solvers ga ls ortools]
+
+Writes ``results/scale_large.csv`` and ``.md``.
+
 ``ray``: the same drawn instances (CVRP, ``--size`` customers, ``--count`` of them) solved by ``--solver`` for
 ``--seconds`` each, once with one worker and once with two, on a Ray started with that many cores. Each
 run's workers first solve one instance each (loading the Numba kernels), outside the clock; the clock
@@ -53,6 +62,59 @@ def _solve_x(task: tuple[str, str, float]) -> dict[str, object]:
     return {"instance": Path(path).stem, "n": instance.num_nodes, "solver": solver, "seconds": seconds,
             "cost": cost, "gap_pct": round(gap(cost, known_value(path)), 3),
             "wall_s": round(time.perf_counter() - started, 2), "machine": machine()}
+
+
+def _solve_large(task: tuple[int, str, str, float]) -> dict[str, object]:
+    """One solve of one drawn instance in this (fresh) process, with its peak memory."""
+    import resource
+
+    import nco
+    from nco.data import NcoError, random_cvrp
+
+    size, distribution, solver, seconds = task
+    instance = random_cvrp(size, seed=size, distribution=distribution)
+    nco.solve(random_cvrp(20, seed=1), solver, time_limit=0.5)  # the kernels loaded, outside the clock
+    started = time.perf_counter()
+    try:
+        solution = nco.solve(instance, solver, time_limit=seconds)
+        cost, first, note = solution.cost, (solution.history[0][0] if solution.history else ""), ""
+    except NcoError as error:
+        cost, first, note = "", "", str(error).splitlines()[0]
+    wall = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10  # kB on Linux
+    return {"n": size, "distribution": distribution, "solver": solver, "seconds": seconds, "wall_s": round(wall, 3),
+            "first_feasible_s": round(first, 3) if first != "" else "", "cost": cost,
+            "peak_mb": round(peak), "matrix_mb": round(instance.distance.nbytes / 2**20), "note": note,
+            "machine": machine()}
+
+
+def run_large(seconds: float, sizes: list[int], solvers: list[str], path: Path) -> None:
+    """Each (size, distribution, solver) the CSV at ``path`` lacks, one at a time, each in a new process."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    done = {(r["n"], r["distribution"], r["solver"]) for r in read_rows(path)}
+    for size in sizes:
+        for distribution in ("uniform", "clustered"):
+            for solver in solvers:
+                if (str(size), distribution, solver) in done:
+                    continue
+                with ProcessPoolExecutor(1) as pool:  # a fresh process: its peak memory is this solve's
+                    row = pool.submit(_solve_large, (size, distribution, solver, seconds)).result()
+                append_row(path, row)
+                print(row, flush=True)
+
+
+def report_large(path: Path) -> str:
+    """The runs in ``path`` as a table, written beside it."""
+    rows = read_rows(path)
+    body = [[r["n"], r["distribution"], r["solver"], r["seconds"], r["wall_s"], r["first_feasible_s"] or "-",
+             r["cost"] or r["note"], r["peak_mb"], r["matrix_mb"]] for r in rows]
+    text = (f"# Large instances: time limit, first feasible solution, peak memory\n\n`python benchmarks/scale.py "
+            f"large` on {rows[-1]['machine']}, one solve at a time, each in a fresh process.\n\n"
+            + markdown_table(["n", "distribution", "solver", "limit s", "wall s", "first feasible s", "cost",
+                              "peak MB", "matrix MB"], body) + "\n")
+    path.with_suffix(".md").write_text(text)
+    return text
 
 
 def x_instances() -> list[Path]:
@@ -141,19 +203,29 @@ def report(path: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=("x", "ray"))
+    parser.add_argument("part", choices=("x", "large", "ray"))
     parser.add_argument("--count", type=int, default=24, help="ray: instances")
-    parser.add_argument("--seconds", type=float, default=None, help="per solve (default: x 30, ray 2)")
+    parser.add_argument("--seconds", type=float, default=None, help="per solve (default: x 30, large 10, ray 2)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 10000], help="large: customers")
     parser.add_argument("--size", type=int, default=50, help="ray: customers")
     parser.add_argument("--solver", default="ga", help="ray: the solver")
-    parser.add_argument("--solvers", nargs="+", default=["ga", "ga-crossover", "pyvrp"],
-                        choices=["ga", "ga-crossover", "pyvrp"], help="x: the solvers")
+    parser.add_argument("--solvers", nargs="+", default=None,
+                        help="x: ga, ga-crossover, pyvrp (default all three); large: nco's solvers (default ga ls "
+                             "ortools)")
     args = parser.parse_args()
     if args.part == "x":
         seconds = args.seconds or 30.0
         out = RESULTS / f"scale_x_{seconds:g}s.csv"
-        run_x(seconds, args.solvers, out)
+        known = ["ga", "ga-crossover", "pyvrp"]
+        if set(args.solvers or known) - set(known):
+            parser.error(f"--solvers: x takes {', '.join(known)}")
+        run_x(seconds, args.solvers or known, out)
         print(report_x(out))
+        return
+    if args.part == "large":
+        out = RESULTS / "scale_large.csv"
+        run_large(args.seconds or 10.0, args.sizes, args.solvers or ["ga", "ls", "ortools"], out)
+        print(report_large(out))
         return
     args.seconds = args.seconds or 2.0
     path = RESULTS / "scale_ray.csv"

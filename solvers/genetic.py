@@ -44,12 +44,15 @@ class Params:
     restart_after: int = 5000
     repair_probability: float = 0.5
     # The share of the children that are one parent with a cluster of customers reinserted (_mutation), how
-    # many customers that takes out (at least, at most), and the share of the time limit that the random
-    # tours of a first population may take (at n = 783 each costs 150-250 ms to educate: 4 mu of them took
-    # all of 30 s). See benchmarks/README.md, "The GA at 100 to 1,000 customers".
+    # many customers that takes out (at least, at most), the share of the time limit that the random tours
+    # of a first population may take (at n = 783 each costs 150-250 ms to educate: 4 mu of them took all of
+    # 30 s), and how often a mutation's parent is the best so far rather than a tournament's pick (an
+    # iterated local search's focus beside the population's diversity). See benchmarks/README.md, "The GA
+    # at 100 to 1,000 customers".
     mutation: float = 0.9
     ruin: tuple[int, int] = (5, 20)  # at most the granular neighbours (20) and their customer
-    initial_share: float = 0.2
+    initial_share: float = 0.05
+    mutate_best: float = 0.5  # of the mutations, the share whose parent is the best feasible so far
 
 
 @dataclass
@@ -330,7 +333,8 @@ class GeneticSearch:
         while clock.remaining() > 0 and (max_iterations is None or iteration < max_iterations):
             iteration += 1
             if self.mutating and self.rng.random() < self.params.mutation:
-                routes, focus = self._mutation(self._tournament())
+                on_best = self.best is not None and self.rng.random() < self.params.mutate_best
+                routes, focus = self._mutation(self.best if on_best and self.best else self._tournament())
                 self._offspring(routes, deadline, focus)
             else:
                 a, b = self._tournament(), self._tournament()

@@ -106,9 +106,9 @@ def run_large(seconds: float, sizes: list[int], solvers: list[str], path: Path) 
 
 def report_large(path: Path) -> str:
     """The runs in ``path`` as a table, written beside it."""
-    rows = read_rows(path)
+    rows = sorted(read_rows(path), key=lambda r: (int(r["n"]), r["distribution"] != "uniform", r["solver"]))
     body = [[r["n"], r["distribution"], r["solver"], r["seconds"], r["wall_s"], r["first_feasible_s"] or "-",
-             r["cost"] or r["note"], r["peak_mb"], r["matrix_mb"]] for r in rows]
+             f"{float(r['cost']):.3f}" if r["cost"] else r["note"], r["peak_mb"], r["matrix_mb"]] for r in rows]
     text = (f"# Large instances: time limit, first feasible solution, peak memory\n\n`python benchmarks/scale.py "
             f"large` on {rows[-1]['machine']}, one solve at a time, each in a fresh process.\n\n"
             + markdown_table(["n", "distribution", "solver", "limit s", "wall s", "first feasible s", "cost",

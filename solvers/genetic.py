@@ -31,6 +31,11 @@ from .common import Clock, check_time_limit, initial_sequence
 Routes = Any  # what a search's education takes: a giant sequence here, with the vehicles for fleets
 
 
+# From this many nodes a run without seeds starts from savings too: at n = 5,000 and 10 s the first random
+# tour was educated after 6.9 s, and at n = 10,000 none was by the limit (benchmarks/results/scale_large.md).
+SAVINGS_FROM = 2000
+
+
 @dataclass
 class Params:
     """HGS-2022 defaults, scaled for minute-long runs."""
@@ -202,11 +207,14 @@ class GeneticSearch:
                                       penalty=penalty, focus=focus)
         return self._make(seq)
 
+    def savings(self) -> np.ndarray:
+        """Clarke-Wright savings' routes (a giant sequence)."""
+        return kernels.savings(self.dist, self.demand, self.capacity, self.instance.symmetric, self.one_tour)
+
     def _fallback(self, deadline: float) -> Individual:
         """A feasible individual when the run made none (a very short run): savings, educated with hard
         capacities, as it is when no time is left."""
-        start = kernels.savings(self.dist, self.demand, self.capacity, self.instance.symmetric, self.one_tour)
-        return self._educate(start, -1.0, deadline)
+        return self._educate(self.savings(), -1.0, deadline)
 
     # -- children --------------------------------------------------------------------------------
     def _crossover(self, a: Individual, b: Individual) -> Routes:
@@ -370,6 +378,8 @@ def genetic(instance: Instance, time_limit: float = 10.0, seed: int = 0, initial
     clock = Clock(check_time_limit(time_limit))
     starts = ([initial] if initial is not None else []) + list(seeds or [])
     search = GeneticSearch(instance, seed, params or Params())
-    sequences = [initial_sequence(instance, s) for s in starts]
-    best = search.run(clock, [s for s in sequences if s is not None], max_iterations)
+    sequences = [s for s in (initial_sequence(instance, s) for s in starts) if s is not None]
+    if not sequences and instance.num_nodes > SAVINGS_FROM and not search.one_tour:
+        sequences.append(search.savings())
+    best = search.run(clock, sequences, max_iterations)
     return clock.finish(instance, from_sequence(best.seq), "ga")

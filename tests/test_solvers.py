@@ -220,6 +220,30 @@ def test_a_repair_focused_on_overloaded_routes_finds_what_a_full_search_finds():
         assert full[0] == pytest.approx(focused[0]) and np.array_equal(full[1], focused[1])
 
 
+def test_genetic_search_without_seeds_starts_from_savings_on_large_instances(monkeypatch):
+    """Above SAVINGS_FROM nodes (where educating random tours takes seconds) a run without seeds gets
+    savings' routes as its first seed; below, and with seeds of its own, it does not."""
+    import importlib
+
+    from nco.solvers.constructive import nearest_neighbour
+
+    module = importlib.import_module("nco.solvers.genetic")  # nco.solvers.genetic is also the function
+    given = []
+
+    def run(self, clock, seeds, max_iterations):
+        given.append([np.asarray(s) for s in seeds])
+        return self._make(seeds[0] if seeds else self.random_routes())
+
+    monkeypatch.setattr(module.GeneticSearch, "run", run)
+    large, small = random_cvrp(module.SAVINGS_FROM, seed=3), random_cvrp(100, seed=3)
+    module.genetic(large, time_limit=5)
+    module.genetic(small, time_limit=5)
+    module.genetic(large, time_limit=5, initial=nearest_neighbour(large))
+    savings = module.GeneticSearch(large, 0, module.Params()).savings()
+    assert len(given[0]) == 1 and np.array_equal(given[0][0], savings)
+    assert given[1] == [] and len(given[2]) == 1 and not np.array_equal(given[2][0], savings)
+
+
 def test_genetic_search_on_x_beats_local_search(shared, warm_kernels):
     instance = nco.load(shared / "cvrplib/X/X-n101-k25.vrp")
     ga = nco.solve(instance, "ga", time_limit=3)

@@ -341,8 +341,8 @@ class GeneticSearch:
         while clock.remaining() > 0 and (max_iterations is None or iteration < max_iterations):
             iteration += 1
             if self.mutating and self.rng.random() < self.params.mutation:
-                on_best = self.best is not None and self.rng.random() < self.params.mutate_best
-                routes, focus = self._mutation(self.best if on_best and self.best else self._tournament())
+                best = self.best if self.best is not None and self.rng.random() < self.params.mutate_best else None
+                routes, focus = self._mutation(best or self._tournament())
                 self._offspring(routes, deadline, focus)
             else:
                 a, b = self._tournament(), self._tournament()
